@@ -1,0 +1,197 @@
+"""The ``cim`` command line.
+
+Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr
+and no traceback), 1 on an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+class _Progress:
+    """Step-by-step progress on stderr (the library itself only logs)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        if not self.quiet:
+            print(f"{what} ...", end="", file=sys.stderr, flush=True)
+        try:
+            yield
+        except BaseException:
+            if not self.quiet:
+                print(" failed", file=sys.stderr, flush=True)
+            raise
+        if not self.quiet:
+            print(
+                f" done ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True
+            )
+
+
+def _show_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
+    if quiet:
+        return
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+
+
+def _format_info(s: dict[str, Any]) -> str:
+    lines = [
+        f"twin        {s['name']}",
+        f"CRS         {s['crs']} ({s['crs_name']})",
+    ]
+    if s["bounds"]:
+        b = s["bounds"]
+        lines.append(
+            f"bounds      x {b[0]:.1f} .. {b[2]:.1f}, y {b[1]:.1f} .. {b[3]:.1f} m"
+        )
+    lines.append(
+        f"site area   {s['site_area_m2']:,.0f} m2 ({s['site_area_m2'] / 1e4:.2f} ha)"
+    )
+    lines.append("layers")
+    for name, n in s["layers"].items():
+        lines.append(f"  {name:<12}{n:>8,}")
+    net = s["network"]
+    lines.append(f"  {'network':<12}{net['nodes']:>8,} nodes {net['edges']:,} edges")
+    nb = s["layers"]["buildings"]
+    lines.append(
+        f"heights     {s['heights_estimated']:,} of {nb:,} estimated "
+        f"({s['heights_from_levels']:,} from levels, {s['heights_default']:,} default)"
+    )
+    lines.append(
+        f"households  {s['households']:,} ({s['households_estimated']:,} buildings "
+        "estimated from floor area)"
+    )
+    if s["facilities_by_category"]:
+        cats = ", ".join(f"{k} {v}" for k, v in s["facilities_by_category"].items())
+        lines.append(f"facilities  {cats}")
+    if s["sources"]:
+        lines.append(f"sources     {', '.join(s['sources'])}")
+    return "\n".join(lines)
+
+
+def _cmd_import_osm(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.twin import Twin
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step(f"reading {args.file}"):
+            twin = Twin.from_osm(args.file, crs=args.crs, name=args.name)
+        with progress.step(f"writing {args.output}"):
+            twin.save(args.output)
+    _show_warnings(caught, args.quiet)
+    print(_format_info(twin.summary()))
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        twin = read_gpkg(args.file)
+    _show_warnings(caught, args.quiet)
+    s = twin.summary()
+    print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else _format_info(s))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim import datasets
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with progress.step(f"loading sample {args.sample!r}"):
+        twin = datasets.load(args.sample)
+    with progress.step(f"saving the twin to {out / 'site.gpkg'}"):
+        twin.save(out / "site.gpkg")
+    s = twin.summary()
+    (out / "summary.json").write_text(
+        json.dumps(s, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (out / "summary.txt").write_text(_format_info(s) + "\n", encoding="utf-8")
+    print(_format_info(s))
+    print(f"\nwrote {out / 'site.gpkg'}, {out / 'summary.json'}, {out / 'summary.txt'}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cim",
+        description="Community information model (CIM) digital twin engine.",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress or warnings")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", required=True)
+
+    imp = sub.add_parser("import", help="import data into a twin GeoPackage")
+    isub = imp.add_subparsers(dest="format", required=True)
+    osm = isub.add_parser("osm", help="import an OpenStreetMap .osm or .osm.pbf file")
+    osm.add_argument("file", help="the .osm or .osm.pbf file (only read)")
+    osm.add_argument("-o", "--output", required=True, help="target GeoPackage")
+    osm.add_argument(
+        "--crs",
+        default=None,
+        help="metric CRS, e.g. 4549 or EPSG:32650 (default: local UTM)",
+    )
+    osm.add_argument("--name", default=None, help="twin name (default: file stem)")
+    osm.set_defaults(func=_cmd_import_osm)
+
+    info = sub.add_parser("info", help="summarise a twin GeoPackage")
+    info.add_argument("file")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=_cmd_info)
+
+    demo = sub.add_parser("demo", help="run the engine on the bundled sample")
+    demo.add_argument("--out", default="demo-output", help="output folder")
+    demo.add_argument("--sample", default="beijing_haidian_cau", help="bundled sample")
+    demo.set_defaults(func=_cmd_demo)
+    return p
+
+
+def _version() -> str:
+    from cim import __version__
+
+    return f"cim-twin {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``cim`` command line.
+
+    Parameters
+    ----------
+    argv
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit code: 0 success, 2 bad input, 1 internal error.
+    """
+    from cim.errors import CIMError
+
+    args = _parser().parse_args(argv)
+    progress = _Progress(args.quiet)
+    try:
+        return int(args.func(args, progress))
+    except (CIMError, ImportError, OSError) as exc:
+        print(f"cim: error: {exc}".splitlines()[0], file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,533 @@
+"""The twin: named layers sharing one projected metric CRS, plus metadata."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from cim._validate import validate_layer
+from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs, utm_crs_for
+from cim.errors import CRSError, LayerSchemaError
+from cim.estimate import fill_building_estimates
+from cim.layers import SCHEMAS
+from cim.network.graph import empty_network, project_graph, validate_network
+
+__all__ = ["Twin"]
+
+PathLike: TypeAlias = str | os.PathLike[str]
+LayerInput: TypeAlias = gpd.GeoDataFrame | PathLike | None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _empty_layer(name: str, crs: CRS) -> gpd.GeoDataFrame:
+    schema = SCHEMAS[name]
+    cols = {c.name: pd.Series([], dtype=c.dtype) for c in schema.columns}
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+class Twin:
+    """A community digital twin: layers in one projected CRS in metres.
+
+    Layers are GeoDataFrames following :data:`cim.layers.SCHEMAS`
+    (``buildings``, ``parcels``, ``greens``, ``facilities``, ``site``) and the
+    street ``network``, an osmnx-style :class:`networkx.MultiDiGraph`. Each
+    layer is validated when it enters the twin; absent layers are empty.
+    Treat the layers as read-only and derive new twins with
+    :meth:`with_layer`, so that a baseline twin is never changed.
+
+    Parameters
+    ----------
+    crs
+        The twin's CRS: projected, in metres (e.g. 4549 or ``"EPSG:32650"``).
+    name
+        Name of the community or study.
+    buildings, parcels, greens, facilities, site
+        Layers as GeoDataFrames in ``crs``.
+    network
+        Street graph with ``G.graph["crs"]`` equal to ``crs``.
+    metadata
+        Extra metadata: ``sources`` (list of dicts with ``name``, ``licence``,
+        ``attribution``), ``created``, ``modified`` and anything JSON-serialisable.
+    estimate
+        Fill missing heights, storeys and households with flagged estimates
+        (see :func:`cim.estimate.fill_building_estimates`).
+    storey_height_m
+        Storey height for estimates [m]; default from ``assets/defaults.toml``.
+    dwelling_gfa_m2
+        Gross floor area per household for estimates [m2].
+
+    Examples
+    --------
+    >>> import cim
+    >>> twin = cim.datasets.load("beijing_haidian_cau")
+    >>> twin.crs.to_epsg()
+    32650
+    """
+
+    def __init__(
+        self,
+        *,
+        crs: Any,
+        name: str = "twin",
+        buildings: gpd.GeoDataFrame | None = None,
+        parcels: gpd.GeoDataFrame | None = None,
+        greens: gpd.GeoDataFrame | None = None,
+        facilities: gpd.GeoDataFrame | None = None,
+        site: gpd.GeoDataFrame | None = None,
+        network: nx.MultiDiGraph | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        estimate: bool = True,
+        storey_height_m: float | None = None,
+        dwelling_gfa_m2: float | None = None,
+        default_floors: pd.Series | None = None,
+    ) -> None:
+        self._crs = check_metric_crs(crs, layer="twin")
+        given = {
+            "buildings": buildings,
+            "parcels": parcels,
+            "greens": greens,
+            "facilities": facilities,
+            "site": site,
+        }
+        layers: dict[str, gpd.GeoDataFrame] = {}
+        for lname, data in given.items():
+            if data is None:
+                layers[lname] = _empty_layer(lname, self._crs)
+            else:
+                layers[lname] = validate_layer(lname, data, crs=self._crs)
+        if estimate and len(layers["buildings"]):
+            if default_floors is not None:
+                default_floors = default_floors.reset_index(drop=True)
+            layers["buildings"] = fill_building_estimates(
+                layers["buildings"],
+                storey_height_m=storey_height_m,
+                dwelling_gfa_m2=dwelling_gfa_m2,
+                default_floors=default_floors,
+            )
+        self._layers = layers
+        self._network = (
+            empty_network(self._crs)
+            if network is None
+            else validate_network(network, crs=self._crs)
+        )
+        meta = dict(metadata or {})
+        now = _now()
+        meta.setdefault("created", now)
+        meta.setdefault("modified", meta["created"])
+        meta.setdefault("sources", [])
+        meta["name"] = name
+        self._metadata = meta
+
+    # -- construction ----------------------------------------------------------
+    @classmethod
+    def from_layers(
+        cls,
+        *,
+        crs: Any = None,
+        name: str = "twin",
+        buildings: LayerInput = None,
+        parcels: LayerInput = None,
+        greens: LayerInput = None,
+        facilities: LayerInput = None,
+        site: LayerInput = None,
+        network: nx.MultiDiGraph | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Twin:
+        """Build a twin from GeoDataFrames or files, projecting as needed.
+
+        Layers may be GeoDataFrames or paths to anything geopandas reads. If
+        ``crs`` is not given, layers already in one metric CRS keep it;
+        otherwise geographic layers are projected to the local UTM zone of
+        their centre.
+
+        Parameters
+        ----------
+        crs
+            Target metric CRS (EPSG code or anything pyproj accepts).
+        name
+            Name of the twin.
+        buildings, parcels, greens, facilities, site
+            Layers (GeoDataFrame or file path).
+        network
+            Street graph with ``G.graph["crs"]``; projected to the twin's CRS.
+        metadata
+            See :class:`Twin`.
+        **kwargs
+            Passed to :class:`Twin` (``estimate``, ``storey_height_m`` ...).
+
+        Returns
+        -------
+        Twin
+
+        Raises
+        ------
+        CRSError
+            If a layer has no CRS or the target CRS is not metric.
+        InputFileError
+            If a layer file cannot be read.
+        """
+        from cim.io.files import read_layer_file
+
+        raw = {
+            "buildings": buildings,
+            "parcels": parcels,
+            "greens": greens,
+            "facilities": facilities,
+            "site": site,
+        }
+        frames: dict[str, gpd.GeoDataFrame] = {}
+        for lname, data in raw.items():
+            if data is None:
+                continue
+            if isinstance(data, (str, os.PathLike)):
+                data = read_layer_file(data, layer=lname)
+            if not isinstance(data, gpd.GeoDataFrame):
+                msg = (
+                    f"layer {lname!r} must be a GeoDataFrame or a file path, got "
+                    f"{type(data).__name__}"
+                )
+                raise LayerSchemaError(msg, layer=lname)
+            if data.crs is None:
+                msg = (
+                    f"layer {lname!r} has no CRS; declare it, e.g. "
+                    "gdf.set_crs('EPSG:4326') for longitude/latitude"
+                )
+                raise CRSError(msg)
+            frames[lname] = data
+        for lname, frame in frames.items():
+            fcrs = resolve_crs(frame.crs)
+            if (
+                not fcrs.is_geographic
+                and len(frame)
+                and coords_look_geographic(tuple(frame.total_bounds), fcrs)
+            ):
+                msg = (
+                    f"layer {lname!r} declares {fcrs.to_string()} (metres) but its "
+                    "coordinates look like longitude/latitude degrees; declare the "
+                    "real CRS with gdf.set_crs('EPSG:4326', allow_override=True)"
+                )
+                raise CRSError(msg)
+        target = _choose_crs(crs, frames, network)
+        projected = {
+            k: (v if v.crs.equals(target) else v.to_crs(target))
+            for k, v in frames.items()
+        }
+        if network is not None:
+            network = project_graph(network, target)
+        return cls(
+            crs=target,
+            name=name,
+            network=network,
+            metadata=metadata,
+            **projected,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_osm(
+        cls,
+        path: PathLike,
+        *,
+        crs: Any = None,
+        name: str | None = None,
+        progress: bool = False,
+        **kwargs: Any,
+    ) -> Twin:
+        """Build a twin from an OpenStreetMap ``.osm`` or ``.osm.pbf`` file.
+
+        Buildings get heights from ``height``, else ``building:levels`` x the
+        storey height, else default storeys by building type
+        (``assets/building_types.csv``), each flagged in ``height_source``;
+        households are estimated from residential floor area. Needs the
+        ``osm`` extra (pyosmium).
+
+        Parameters
+        ----------
+        path
+            The OSM file; it is only read.
+        crs
+            Target metric CRS; default: local UTM zone.
+        name
+            Name of the twin; default: the file's stem.
+        progress
+            Log progress of the import.
+        **kwargs
+            Passed to :class:`Twin` (``storey_height_m``, ``dwelling_gfa_m2`` ...).
+
+        Returns
+        -------
+        Twin
+        """
+        from cim.io.osm import read_osm
+
+        data = read_osm(path, progress=progress)
+        b = data.buildings
+        default_floors = None
+        if "osm_building" in b.columns and len(b):
+            from cim.io.osm_defaults import default_floors_for
+
+            default_floors = default_floors_for(b["osm_building"])
+        stem = Path(path).name.split(".")[0]
+        meta = {"sources": [data.source]}
+        return cls.from_layers(
+            crs=crs,
+            name=name or stem,
+            buildings=b,
+            parcels=data.parcels,
+            greens=data.greens,
+            facilities=data.facilities,
+            site=data.site,
+            network=data.network,
+            metadata=meta,
+            default_floors=default_floors,
+            **kwargs,
+        )
+
+    # -- access ----------------------------------------------------------------
+    @property
+    def crs(self) -> CRS:
+        """The twin's projected CRS in metres."""
+        return self._crs
+
+    @property
+    def name(self) -> str:
+        """Name of the twin."""
+        return str(self._metadata["name"])
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Metadata: name, sources and attribution, created and modified times."""
+        return dict(self._metadata, crs=self._crs.to_string())
+
+    @property
+    def buildings(self) -> gpd.GeoDataFrame:
+        """Building footprints (see ``cim.layers.SCHEMAS["buildings"]``)."""
+        return self._layers["buildings"]
+
+    @property
+    def parcels(self) -> gpd.GeoDataFrame:
+        """Land parcels."""
+        return self._layers["parcels"]
+
+    @property
+    def greens(self) -> gpd.GeoDataFrame:
+        """Green spaces, 3D greening included."""
+        return self._layers["greens"]
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """Service facilities (points) by life-circle category."""
+        return self._layers["facilities"]
+
+    @property
+    def site(self) -> gpd.GeoDataFrame:
+        """The study area boundary."""
+        return self._layers["site"]
+
+    @property
+    def network(self) -> nx.MultiDiGraph:
+        """The street graph (osmnx-style MultiDiGraph)."""
+        return self._network
+
+    @property
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The vector layers by name (the network excluded)."""
+        return dict(self._layers)
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "network":
+            return self._network
+        if name not in self._layers:
+            msg = (
+                f"no layer {name!r}; layers are {', '.join([*self._layers, 'network'])}"
+            )
+            raise KeyError(msg)
+        return self._layers[name]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={len(v)}" for k, v in self._layers.items())
+        G = self._network
+        return (
+            f"<Twin {self.name!r} {self._crs.to_string()}: {counts}, "
+            f"network={G.number_of_nodes()} nodes/{G.number_of_edges()} edges>"
+        )
+
+    # -- derivation ------------------------------------------------------------
+    def _derive(self, **changes: Any) -> Twin:
+        new = object.__new__(Twin)
+        new._crs = self._crs
+        new._layers = dict(self._layers)
+        new._network = self._network
+        new._metadata = dict(self._metadata)
+        for k, v in changes.items():
+            if k == "network":
+                new._network = v
+            else:
+                new._layers[k] = v
+        return new
+
+    def with_layer(self, name: str, data: Any, *, estimate: bool = True) -> Twin:
+        """A new twin with layer ``name`` replaced; this twin is unchanged.
+
+        Parameters
+        ----------
+        name
+            Layer name (``buildings``, ``parcels``, ``greens``, ``facilities``,
+            ``site`` or ``network``).
+        data
+            The new layer, validated as it enters.
+        estimate
+            Fill missing building values with flagged estimates.
+
+        Returns
+        -------
+        Twin
+        """
+        if name == "network":
+            return self._derive(network=validate_network(data, crs=self._crs))
+        if name not in SCHEMAS:
+            msg = f"no layer {name!r}; layers are {', '.join([*SCHEMAS, 'network'])}"
+            raise KeyError(msg)
+        layer = validate_layer(name, data, crs=self._crs)
+        if name == "buildings" and estimate and len(layer):
+            layer = fill_building_estimates(layer)
+        return self._derive(**{name: layer})
+
+    def copy(self) -> Twin:
+        """A deep copy of the twin."""
+        return self._derive(
+            network=self._network.copy(),
+            **{k: v.copy() for k, v in self._layers.items()},
+        )
+
+    # -- summary and storage -----------------------------------------------------
+    def site_area_m2(self) -> float:
+        """Area of the site [m2]: the site layer, else parcels, else the data hull."""
+        for lname in ("site", "parcels"):
+            layer = self._layers[lname]
+            if len(layer):
+                return float(shapely.union_all(layer.geometry.array).area)
+        geoms = [g for layer in self._layers.values() for g in layer.geometry.array]
+        if not geoms:
+            return 0.0
+        return float(shapely.convex_hull(shapely.union_all(np.asarray(geoms))).area)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, CRS, bounds, site area and how many values are estimated.
+
+        Returns
+        -------
+        dict
+            JSON-serialisable summary.
+        """
+        b = self.buildings
+        bounds = [np.inf, np.inf, -np.inf, -np.inf]
+        for layer in self._layers.values():
+            if len(layer):
+                lb = layer.total_bounds
+                bounds = [
+                    min(bounds[0], lb[0]),
+                    min(bounds[1], lb[1]),
+                    max(bounds[2], lb[2]),
+                    max(bounds[3], lb[3]),
+                ]
+        G = self._network
+        out: dict[str, Any] = {
+            "name": self.name,
+            "crs": self._crs.to_string(),
+            "crs_name": self._crs.name,
+            "layers": {k: len(v) for k, v in self._layers.items()},
+            "network": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+            "bounds": [round(float(x), 2) for x in bounds]
+            if np.isfinite(bounds).all()
+            else None,
+            "site_area_m2": round(self.site_area_m2(), 1),
+            "footprint_area_m2": round(float(b.geometry.area.sum()), 1),
+            "heights_estimated": int((b["height_source"] != "measured").sum()),
+            "heights_from_levels": int((b["height_source"] == "levels").sum()),
+            "heights_default": int((b["height_source"] == "default").sum()),
+            "households": int(b["households"].sum()),
+            "households_estimated": int((b["households_source"] == "estimated").sum()),
+            "facilities_by_category": {
+                str(k): int(v)
+                for k, v in self.facilities["category"]
+                .value_counts()
+                .sort_index()
+                .items()
+            },
+            "sources": [s.get("name", "") for s in self._metadata.get("sources", [])],
+            "created": self._metadata.get("created"),
+            "modified": self._metadata.get("modified"),
+        }
+        return out
+
+    def save(self, path: PathLike) -> Path:
+        """Save all layers, the network and metadata to one GeoPackage, atomically.
+
+        Parameters
+        ----------
+        path
+            Target ``.gpkg``. An existing file is replaced only once the new one
+            is completely written.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        from cim.io.gpkg import write_gpkg
+
+        self._metadata["modified"] = _now()
+        return write_gpkg(self, path)
+
+
+def _choose_crs(
+    crs: Any, frames: Mapping[str, gpd.GeoDataFrame], network: nx.MultiDiGraph | None
+) -> CRS:
+    if crs is not None:
+        return check_metric_crs(resolve_crs(crs), layer="twin")
+    metric = {
+        f.crs.to_string(): f.crs for f in frames.values() if not f.crs.is_geographic
+    }
+    if network is not None and "crs" in network.graph:
+        gcrs = resolve_crs(network.graph["crs"])
+        if not gcrs.is_geographic:
+            metric.setdefault(gcrs.to_string(), gcrs)
+    if len(metric) == 1:
+        (only,) = metric.values()
+        return check_metric_crs(only, layer="twin")
+    if len(metric) > 1:
+        msg = (
+            f"layers are in different projected CRSs ({', '.join(sorted(metric))}); "
+            "choose one with crs=, e.g. crs=4549"
+        )
+        raise CRSError(msg)
+    # Centre of all geographic input -> local UTM zone.
+    lonlat = []
+    for f in frames.values():
+        if len(f):
+            b = f.to_crs(4326).total_bounds
+            lonlat.append(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2))
+    if network is not None and network.number_of_nodes() and not lonlat:
+        G = project_graph(network, 4326)
+        xs = [d["x"] for _, d in G.nodes(data=True)]
+        ys = [d["y"] for _, d in G.nodes(data=True)]
+        lonlat.append(((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
+    if not lonlat:
+        msg = "cannot choose a CRS for an empty twin; pass crs=, e.g. crs=4549"
+        raise CRSError(msg)
+    lon, lat = np.mean(lonlat, axis=0)
+    return utm_crs_for(float(lon), float(lat))
