@@ -94,6 +94,7 @@ def check_metric_crs(crs: Any, *, layer: str = "layer") -> CRS:
         )
         raise CRSError(msg)
     crs = resolve_crs(crs)
+    assert isinstance(crs, CRS)
     if crs.is_geographic:
         msg = (
             f"layer {layer!r} is in geographic CRS {_name(crs)} (degrees); "

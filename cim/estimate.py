@@ -90,8 +90,15 @@ def fill_building_estimates(
         A copy with estimates filled in.
     """
     d = _defaults()
-    sh = float(storey_height_m or d["storey_height_m"]["value"])
-    gfa = float(dwelling_gfa_m2 or d["dwelling_gfa_m2"]["value"])
+    sh = float(
+        d["storey_height_m"]["value"] if storey_height_m is None else storey_height_m
+    )
+    gfa = float(
+        d["dwelling_gfa_m2"]["value"] if dwelling_gfa_m2 is None else dwelling_gfa_m2
+    )
+    if not (sh > 0 and gfa > 0):
+        msg = f"storey_height_m ({sh}) and dwelling_gfa_m2 ({gfa}) must be > 0"
+        raise ValueError(msg)
     by_use = d["default_floors_by_use"]
     out = buildings.copy()
     h = out["height_m"].to_numpy(dtype="float64").copy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as _copy
 import datetime as _dt
 import os
 from collections.abc import Mapping
@@ -123,7 +124,14 @@ class Twin:
             if network is None
             else validate_network(network, crs=self._crs)
         )
-        meta = dict(metadata or {})
+        meta = _copy.deepcopy(dict(metadata or {}))
+        # The estimate parameters travel with the twin, so that layers added
+        # later (with_layer) are estimated the same way.
+        est = meta.setdefault("estimates", {})
+        if storey_height_m is not None:
+            est["storey_height_m"] = float(storey_height_m)
+        if dwelling_gfa_m2 is not None:
+            est["dwelling_gfa_m2"] = float(dwelling_gfa_m2)
         now = _now()
         meta.setdefault("created", now)
         meta.setdefault("modified", meta["created"])
@@ -311,7 +319,7 @@ class Twin:
     @property
     def metadata(self) -> dict[str, Any]:
         """Metadata: name, sources and attribution, created and modified times."""
-        return dict(self._metadata, crs=self._crs.to_string())
+        return _copy.deepcopy(dict(self._metadata, crs=self._crs.to_string()))
 
     @property
     def buildings(self) -> gpd.GeoDataFrame:
@@ -372,7 +380,7 @@ class Twin:
         new._crs = self._crs
         new._layers = dict(self._layers)
         new._network = self._network
-        new._metadata = dict(self._metadata)
+        new._metadata = _copy.deepcopy(self._metadata)
         for k, v in changes.items():
             if k == "network":
                 new._network = v
@@ -404,7 +412,12 @@ class Twin:
             raise KeyError(msg)
         layer = validate_layer(name, data, crs=self._crs)
         if name == "buildings" and estimate and len(layer):
-            layer = fill_building_estimates(layer)
+            est = self._metadata.get("estimates", {})
+            layer = fill_building_estimates(
+                layer,
+                storey_height_m=est.get("storey_height_m"),
+                dwelling_gfa_m2=est.get("dwelling_gfa_m2"),
+            )
         return self._derive(**{name: layer})
 
     def copy(self) -> Twin:
@@ -490,8 +503,9 @@ class Twin:
         """
         from cim.io.gpkg import write_gpkg
 
-        self._metadata["modified"] = _now()
-        return write_gpkg(self, path)
+        snapshot = self._derive()
+        snapshot._metadata["modified"] = _now()
+        return write_gpkg(snapshot, path)
 
 
 def _choose_crs(
@@ -499,19 +513,19 @@ def _choose_crs(
 ) -> CRS:
     if crs is not None:
         return check_metric_crs(resolve_crs(crs), layer="twin")
-    metric = {
-        f.crs.to_string(): f.crs for f in frames.values() if not f.crs.is_geographic
-    }
+    candidates = [resolve_crs(f.crs) for f in frames.values()]
     if network is not None and "crs" in network.graph:
-        gcrs = resolve_crs(network.graph["crs"])
-        if not gcrs.is_geographic:
-            metric.setdefault(gcrs.to_string(), gcrs)
+        candidates.append(resolve_crs(network.graph["crs"]))
+    metric: list[CRS] = []
+    for c in candidates:
+        if not c.is_geographic and not any(c.equals(m) for m in metric):
+            metric.append(c)
     if len(metric) == 1:
-        (only,) = metric.values()
-        return check_metric_crs(only, layer="twin")
+        return check_metric_crs(metric[0], layer="twin")
     if len(metric) > 1:
+        names = ", ".join(sorted(m.to_string() for m in metric))
         msg = (
-            f"layers are in different projected CRSs ({', '.join(sorted(metric))}); "
+            f"layers are in different projected CRSs ({names}); "
             "choose one with crs=, e.g. crs=4549"
         )
         raise CRSError(msg)

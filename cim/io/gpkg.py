@@ -53,19 +53,25 @@ def _geometry_type(gdf: gpd.GeoDataFrame, default: str) -> str:
     return "Unknown" if types else default
 
 
-def _write_layer(path: Path, gdf: gpd.GeoDataFrame, layer: str, default: str) -> None:
+def _is_container(v: object) -> bool:
+    return isinstance(v, (list, dict, tuple))
+
+
+def _write_layer(
+    path: Path, gdf: gpd.GeoDataFrame, layer: str, default: str
+) -> list[str]:
+    """Write one layer; return the columns stored as JSON text."""
     frame = gdf.copy()
+    encoded = []
     for c in frame.columns:
         if c != frame.geometry.name and frame[c].dtype == object:
-            # Mixed Python objects (lists from OSM tags, say) are stored as JSON.
-            if frame[c].map(lambda v: isinstance(v, (list, dict, tuple))).any():
+            # Lists and dicts (osmnx list attributes, tag dicts) are stored as
+            # JSON text and decoded on read.
+            if frame[c].map(_is_container).any():
                 frame[c] = frame[c].map(
-                    lambda v: (
-                        json.dumps(v, ensure_ascii=False)
-                        if isinstance(v, (list, dict, tuple))
-                        else v
-                    )
+                    lambda v: None if v is None else json.dumps(v, ensure_ascii=False)
                 )
+                encoded.append(str(c))
     pyogrio.write_dataframe(
         frame,
         path,
@@ -75,6 +81,7 @@ def _write_layer(path: Path, gdf: gpd.GeoDataFrame, layer: str, default: str) ->
         promote_to_multi=False,
         append=path.exists(),
     )
+    return encoded
 
 
 def _dtypes(frame: pd.DataFrame) -> dict[str, str]:
@@ -106,14 +113,15 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
     tmp.unlink()  # GDAL creates the file itself
     try:
         dtypes: dict[str, dict[str, str]] = {}
+        json_columns: dict[str, list[str]] = {}
         for name, gdf in twin.layers.items():
-            _write_layer(
+            json_columns[name] = _write_layer(
                 tmp, gdf, name, default="Point" if name == "facilities" else "Polygon"
             )
             dtypes[name] = _dtypes(gdf)
         nodes, edges = graph_to_gdfs(twin.network)
-        _write_layer(tmp, nodes, _NODES, default="Point")
-        _write_layer(tmp, edges, _EDGES, default="LineString")
+        json_columns[_NODES] = _write_layer(tmp, nodes, _NODES, default="Point")
+        json_columns[_EDGES] = _write_layer(tmp, edges, _EDGES, default="LineString")
         dtypes[_NODES] = _dtypes(nodes)
         dtypes[_EDGES] = _dtypes(edges)
         meta = twin.metadata
@@ -129,6 +137,7 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
             "modified": meta.get("modified"),
             "graph": graph_attrs,
             "dtypes": dtypes,
+            "json_columns": {k: v for k, v in json_columns.items() if v},
             "extra": {
                 k: v
                 for k, v in meta.items()
@@ -251,6 +260,12 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
             raise InputFileError(msg) from exc
         if name in dtypes:
             gdf = _restore(gdf, dtypes[name])
+        for col in meta.get("json_columns", {}).get(name, []):
+            gdf[col] = (
+                gdf[col]
+                .astype(object)
+                .map(lambda v: json.loads(v) if isinstance(v, str) else None)
+            )
         return gdf
 
     frames = {name: layer(name) for name in SCHEMAS}

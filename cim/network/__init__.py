@@ -4,6 +4,7 @@ from cim.network.graph import (
     empty_network,
     graph_from_gdfs,
     graph_to_gdfs,
+    largest_component,
     project_graph,
     validate_network,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "empty_network",
     "graph_from_gdfs",
     "graph_to_gdfs",
+    "largest_component",
     "project_graph",
     "validate_network",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "empty_network",
     "graph_from_gdfs",
     "graph_to_gdfs",
+    "largest_component",
     "project_graph",
     "validate_network",
 ]
@@ -37,6 +38,24 @@ _LAYER = "network"
 def empty_network(crs: CRS) -> nx.MultiDiGraph:
     """An empty street graph in ``crs``."""
     return nx.MultiDiGraph(crs=resolve_crs(crs).to_string())
+
+
+def largest_component(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The largest weakly connected component of a street graph, as a new graph.
+
+    Parameters
+    ----------
+    G
+        A street graph.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+    """
+    if G.number_of_nodes() == 0:
+        return G.copy()
+    nodes = max(nx.weakly_connected_components(G), key=len)
+    return G.subgraph(nodes).copy()
 
 
 def project_graph(G: nx.MultiDiGraph, crs: Any) -> nx.MultiDiGraph:
@@ -146,6 +165,8 @@ def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
             "every node needs x and y in the graph's CRS"
         )
         raise LayerSchemaError(msg, layer=_LAYER, column="x", feature_id=bad[:5])
+    for _, d in H.nodes(data=True):
+        d["x"], d["y"] = float(d["x"]), float(d["y"])
     repaired = 0
     for u, v, data in H.edges(data=True):
         geom = data.get("geometry")
