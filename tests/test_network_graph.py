@@ -398,3 +398,15 @@ def test_string_node_ids(
     nodes, edges = graph_to_gdfs(H)
     assert nodes["node_id"].tolist() == ["n1", "n2", "n3", "n4", "n5"]
     assert_graphs_equal(H, graph_from_gdfs(nodes, edges, graph_attrs=dict(H.graph)))
+
+
+def test_lonlat_nodes_declared_as_metres_are_refused(
+    network: nx.MultiDiGraph, crs: str
+) -> None:
+    G = network.copy()
+    for i, (_, d) in enumerate(G.nodes(data=True)):
+        d["x"], d["y"] = 116.35 + i * 1e-4, 40.0 + i * 1e-4
+    for _, _, d in G.edges(data=True):
+        d.pop("geometry", None)
+    with pytest.raises(CRSError, match=r"network.*longitude/latitude.*EPSG:4326"):
+        validate_network(G, crs=CRS.from_user_input(crs))

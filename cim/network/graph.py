@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from cim.crs import check_metric_crs, resolve_crs
+from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
 from cim.errors import CRSError, LayerSchemaError, NetworkWarning, RepairWarning
 
 __all__ = [
@@ -167,6 +167,17 @@ def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
         raise LayerSchemaError(msg, layer=_LAYER, column="x", feature_id=bad[:5])
     for _, d in H.nodes(data=True):
         d["x"], d["y"] = float(d["x"]), float(d["y"])
+    if H.number_of_nodes():
+        xy = np.array([(d["x"], d["y"]) for _, d in H.nodes(data=True)])
+        bounds = (*xy.min(axis=0), *xy.max(axis=0))
+        if coords_look_geographic(tuple(float(b) for b in bounds), crs):
+            msg = (
+                f"layer 'network' declares {crs.to_string()} (metres) but its node "
+                "coordinates look like longitude/latitude degrees; set "
+                "G.graph['crs'] = 'EPSG:4326' and build the twin with "
+                "Twin.from_layers, which projects it"
+            )
+            raise CRSError(msg)
     repaired = 0
     for u, v, data in H.edges(data=True):
         geom = data.get("geometry")
