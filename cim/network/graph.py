@@ -169,8 +169,8 @@ def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
         d["x"], d["y"] = float(d["x"]), float(d["y"])
     if H.number_of_nodes():
         xy = np.array([(d["x"], d["y"]) for _, d in H.nodes(data=True)])
-        bounds = (*xy.min(axis=0), *xy.max(axis=0))
-        if coords_look_geographic(tuple(float(b) for b in bounds), crs):
+        (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+        if coords_look_geographic((float(x0), float(y0), float(x1), float(y1)), crs):
             msg = (
                 f"layer 'network' declares {crs.to_string()} (metres) but its node "
                 "coordinates look like longitude/latitude degrees; set "
