@@ -79,7 +79,19 @@ def _check_geometry(
         raise LayerSchemaError(
             msg, layer=layer, column="geometry", feature_id=list(ids[missing])
         )
-    invalid = ~shapely.is_valid(geom)
+    invalid = (
+        ~shapely.is_valid(geom) if schema.check_validity else np.zeros(len(geom), bool)
+    )
+    if not schema.check_validity:
+        flat = shapely.get_num_coordinates(geom) < 4
+        if flat.any():
+            msg = (
+                f"layer {layer!r}: features {_ids(ids[flat])} have fewer than 3 "
+                "distinct corners; remove or redraw them"
+            )
+            raise LayerSchemaError(
+                msg, layer=layer, column="geometry", feature_id=list(ids[flat])
+            )
     if invalid.any():
         reasons = shapely.is_valid_reason(geom[invalid])
         fixed = shapely.make_valid(geom[invalid])

@@ -21,6 +21,7 @@ __all__ = [
     "GREEN_KINDS",
     "LAYER_NAMES",
     "SCHEMAS",
+    "SURFACE_SEMANTICS",
     "Column",
     "LayerSchema",
     "facility_categories",
@@ -103,6 +104,9 @@ class LayerSchema:
     geometry_types: tuple[str, ...]
     columns: tuple[Column, ...]
     description: str = ""
+    #: Check 2D validity (and repair with make_valid). Off for 3D surfaces,
+    #: whose vertical walls are degenerate in plan.
+    check_validity: bool = True
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -295,13 +299,41 @@ SITE = LayerSchema(
     ),
 )
 
-#: Schemas by layer name. The street network is a graph, see cim.network.
+#: Semantic surface types of 3D building surfaces (CityJSON semantics).
+SURFACE_SEMANTICS = ("ground", "wall", "roof", "closure", "other")
+
+SURFACES = LayerSchema(
+    name="surfaces",
+    id_column="surface_id",
+    geometry_types=("Polygon",),
+    check_validity=False,
+    description=(
+        "3D boundary surfaces (PolygonZ) of buildings with LoD2 or detailed "
+        "geometry, e.g. from CityJSON; z in metres above the CRS's vertical datum."
+    ),
+    columns=(
+        Column("surface_id", "str", True, description="unique id"),
+        Column("building_id", "str", True, description="building it bounds"),
+        Column("part_id", "str", default="", description="building part, if any"),
+        Column(
+            "semantic",
+            "str",
+            default="other",
+            choices=SURFACE_SEMANTICS,
+            description="ground, wall, roof, closure or other",
+        ),
+        Column("lod", "str", default="", description="level of detail, e.g. 2.2"),
+    ),
+)
+
+#: Schemas by layer name. The street network is a graph, see cim.network;
+#: storeys and area elements are a table, see cim.storeys.
 SCHEMAS: dict[str, LayerSchema] = {
-    s.name: s for s in (BUILDINGS, PARCELS, GREENS, FACILITIES, SITE)
+    s.name: s for s in (BUILDINGS, PARCELS, GREENS, FACILITIES, SITE, SURFACES)
 }
 
-#: All layer names, the network included.
-LAYER_NAMES = (*SCHEMAS, "network")
+#: All layer names, the network and the element table included.
+LAYER_NAMES = (*SCHEMAS, "network", "elements")
 
 
 def schemas_markdown() -> str:

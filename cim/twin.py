@@ -55,10 +55,14 @@ class Twin:
         The twin's CRS: projected, in metres (e.g. 4549 or ``"EPSG:32650"``).
     name
         Name of the community or study.
-    buildings, parcels, greens, facilities, site
+    buildings, parcels, greens, facilities, site, surfaces
         Layers as GeoDataFrames in ``crs``.
     network
         Street graph with ``G.graph["crs"]`` equal to ``crs``.
+    elements
+        Storeys and area elements of buildings described in detail (see
+        :mod:`cim.storeys`); buildings without elements are taken as
+        footprint x floors by the floor-area take-off.
     metadata
         Extra metadata: ``sources`` (list of dicts with ``name``, ``licence``,
         ``attribution``), ``created``, ``modified`` and anything JSON-serialisable.
@@ -88,7 +92,9 @@ class Twin:
         greens: gpd.GeoDataFrame | None = None,
         facilities: gpd.GeoDataFrame | None = None,
         site: gpd.GeoDataFrame | None = None,
+        surfaces: gpd.GeoDataFrame | None = None,
         network: nx.MultiDiGraph | None = None,
+        elements: pd.DataFrame | None = None,
         metadata: Mapping[str, Any] | None = None,
         estimate: bool = True,
         storey_height_m: float | None = None,
@@ -102,6 +108,7 @@ class Twin:
             "greens": greens,
             "facilities": facilities,
             "site": site,
+            "surfaces": surfaces,
         }
         layers: dict[str, gpd.GeoDataFrame] = {}
         for lname, data in given.items():
@@ -118,7 +125,9 @@ class Twin:
                 dwelling_gfa_m2=dwelling_gfa_m2,
                 default_floors=default_floors,
             )
+        _check_references(layers["surfaces"], layers["buildings"], "surfaces")
         self._layers = layers
+        self._elements = _validated_elements(elements, layers["buildings"])
         self._network = (
             empty_network(self._crs)
             if network is None
@@ -151,6 +160,7 @@ class Twin:
         greens: LayerInput = None,
         facilities: LayerInput = None,
         site: LayerInput = None,
+        surfaces: LayerInput = None,
         network: nx.MultiDiGraph | None = None,
         metadata: Mapping[str, Any] | None = None,
         **kwargs: Any,
@@ -168,7 +178,7 @@ class Twin:
             Target metric CRS (EPSG code or anything pyproj accepts).
         name
             Name of the twin.
-        buildings, parcels, greens, facilities, site
+        buildings, parcels, greens, facilities, site, surfaces
             Layers (GeoDataFrame or file path).
         network
             Street graph with ``G.graph["crs"]``; projected to the twin's CRS.
@@ -196,6 +206,7 @@ class Twin:
             "greens": greens,
             "facilities": facilities,
             "site": site,
+            "surfaces": surfaces,
         }
         frames: dict[str, gpd.GeoDataFrame] = {}
         for lname, data in raw.items():
@@ -347,6 +358,16 @@ class Twin:
         return self._layers["site"]
 
     @property
+    def surfaces(self) -> gpd.GeoDataFrame:
+        """3D building surfaces (PolygonZ), where the twin has LoD2 geometry."""
+        return self._layers["surfaces"]
+
+    @property
+    def elements(self) -> pd.DataFrame:
+        """Storeys and area elements of buildings described in detail."""
+        return self._elements
+
+    @property
     def network(self) -> nx.MultiDiGraph:
         """The street graph (osmnx-style MultiDiGraph)."""
         return self._network
@@ -359,10 +380,11 @@ class Twin:
     def __getitem__(self, name: str) -> Any:
         if name == "network":
             return self._network
+        if name == "elements":
+            return self._elements
         if name not in self._layers:
-            msg = (
-                f"no layer {name!r}; layers are {', '.join([*self._layers, 'network'])}"
-            )
+            known = ", ".join([*self._layers, "network", "elements"])
+            msg = f"no layer {name!r}; layers are {known}"
             raise KeyError(msg)
         return self._layers[name]
 
@@ -371,7 +393,8 @@ class Twin:
         G = self._network
         return (
             f"<Twin {self.name!r} {self._crs.to_string()}: {counts}, "
-            f"network={G.number_of_nodes()} nodes/{G.number_of_edges()} edges>"
+            f"network={G.number_of_nodes()} nodes/{G.number_of_edges()} edges, "
+            f"elements={len(self._elements)}>"
         )
 
     # -- derivation ------------------------------------------------------------
@@ -380,10 +403,13 @@ class Twin:
         new._crs = self._crs
         new._layers = dict(self._layers)
         new._network = self._network
+        new._elements = self._elements
         new._metadata = _copy.deepcopy(self._metadata)
         for k, v in changes.items():
             if k == "network":
                 new._network = v
+            elif k == "elements":
+                new._elements = v
             else:
                 new._layers[k] = v
         return new
@@ -407,6 +433,10 @@ class Twin:
         """
         if name == "network":
             return self._derive(network=validate_network(data, crs=self._crs))
+        if name == "elements":
+            return self._derive(
+                elements=_validated_elements(data, self._layers["buildings"])
+            )
         if name not in SCHEMAS:
             msg = f"no layer {name!r}; layers are {', '.join([*SCHEMAS, 'network'])}"
             raise KeyError(msg)
@@ -418,12 +448,18 @@ class Twin:
                 storey_height_m=est.get("storey_height_m"),
                 dwelling_gfa_m2=est.get("dwelling_gfa_m2"),
             )
+        if name == "buildings":
+            _check_references(self._layers["surfaces"], layer, "surfaces")
+            _validated_elements(self._elements, layer)
+        elif name == "surfaces":
+            _check_references(layer, self._layers["buildings"], "surfaces")
         return self._derive(**{name: layer})
 
     def copy(self) -> Twin:
         """A deep copy of the twin."""
         return self._derive(
             network=self._network.copy(),
+            elements=self._elements.copy(),
             **{k: v.copy() for k, v in self._layers.items()},
         )
 
@@ -465,6 +501,7 @@ class Twin:
             "crs_name": self._crs.name,
             "layers": {k: len(v) for k, v in self._layers.items()},
             "network": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
+            "elements": len(self._elements),
             "bounds": [round(float(x), 2) for x in bounds]
             if np.isfinite(bounds).all()
             else None,
@@ -506,6 +543,34 @@ class Twin:
         snapshot = self._derive()
         snapshot._metadata["modified"] = _now()
         return write_gpkg(snapshot, path)
+
+
+def _check_references(
+    table: pd.DataFrame, buildings: gpd.GeoDataFrame, name: str
+) -> None:
+    if not len(table):
+        return
+    unknown = ~table["building_id"].isin(buildings["building_id"]).to_numpy()
+    if unknown.any():
+        ids = ", ".join(repr(i) for i in pd.unique(table["building_id"][unknown])[:5])
+        msg = (
+            f"layer {name!r}: building_id {ids} not in the buildings layer; add "
+            "those buildings or fix the ids"
+        )
+        raise LayerSchemaError(msg, layer=name, column="building_id")
+
+
+def _validated_elements(
+    elements: pd.DataFrame | None, buildings: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    from cim.storeys import ELEMENTS, validate_elements
+
+    if elements is None:
+        cols = {c.name: pd.Series([], dtype=c.dtype) for c in ELEMENTS.columns}
+        return pd.DataFrame(cols)
+    table = validate_elements(elements)
+    _check_references(table, buildings, "elements")
+    return table
 
 
 def _choose_crs(

@@ -209,6 +209,23 @@ def _network(x: float, y: float) -> nx.MultiDiGraph:
     return G
 
 
+def _surfaces(x: float, y: float) -> gpd.GeoDataFrame:
+    """LoD2-like surfaces of building b1: a ground, a vertical wall, a roof."""
+    ground = Polygon([(x, y, 0), (x, y + 10, 0), (x + 10, y + 10, 0), (x + 10, y, 0)])
+    wall = Polygon([(x, y, 0), (x + 10, y, 0), (x + 10, y, 18), (x, y, 18)])
+    roof = Polygon([(x, y, 18), (x + 10, y, 18), (x + 10, y + 10, 18), (x, y + 10, 18)])
+    return gpd.GeoDataFrame(
+        {
+            "surface_id": ["s1", "s2", "s3"],
+            "building_id": ["b1", "b1", "b1"],
+            "semantic": ["ground", "wall", "roof"],
+            "lod": ["2.2", "2.2", "2.2"],
+        },
+        geometry=[ground, wall, roof],
+        crs=CRS,
+    )
+
+
 def _district(dx: float = 0.0, dy: float = 0.0) -> dict[str, Any]:
     x, y = X0 + dx, Y0 + dy
     return {
@@ -217,6 +234,7 @@ def _district(dx: float = 0.0, dy: float = 0.0) -> dict[str, Any]:
         "greens": _greens(x, y),
         "facilities": _facilities(x, y),
         "site": _site(x, y),
+        "surfaces": _surfaces(x, y),
         "network": _network(x, y),
     }
 

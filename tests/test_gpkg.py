@@ -25,7 +25,7 @@ from shapely.geometry import MultiPolygon, Point, box
 import cim
 import cim.io.gpkg
 import cim.twin
-from cim import CIMWarning, InputFileError, RepairWarning, Twin
+from cim import CIMWarning, InputFileError, LayerSchemaError, RepairWarning, Twin
 from cim.layers import SCHEMAS
 
 GraphCheck = Callable[[nx.MultiDiGraph, nx.MultiDiGraph], None]
@@ -547,3 +547,36 @@ def test_round_trip_preserves_random_heights_and_floors(
     np.testing.assert_array_equal(got["height_m"].to_numpy(), expected_h)  # bit-exact
     assert got["floors"].isna().tolist() == [f is None for _, f in rows]
     assert got["floors"].dropna().tolist() == [f for _, f in rows if f is not None]
+
+
+def test_elements_and_surfaces_round_trip(tmp_path, twin) -> None:
+    from cim.storeys import storeys_from_buildings
+
+    base = twin
+    elements = storeys_from_buildings(base.buildings).head(6).copy()
+    elements.loc[elements.index[0], "kind"] = "stilt_floor"
+    twin = base.with_layer("elements", elements)
+    assert len(twin.elements) == 6
+    assert len(twin.surfaces) == 3
+    assert len(base.elements) == 0  # the base twin is unchanged
+    path = twin.save(tmp_path / "el.gpkg")
+    again = cim.read(path)
+    pd.testing.assert_frame_equal(again.elements, twin.elements)
+    assert_geodataframe_equal(again.surfaces, twin.surfaces)
+    assert again.surfaces.geometry.has_z.all()
+
+
+def test_elements_must_reference_buildings(twin) -> None:
+    from cim.storeys import storeys_from_buildings
+
+    elements = storeys_from_buildings(twin.buildings).head(2).copy()
+    elements["building_id"] = "nope"
+    with pytest.raises(LayerSchemaError, match=r"elements.*'nope'.*buildings layer"):
+        twin.with_layer("elements", elements)
+
+
+def test_surfaces_must_reference_buildings(twin) -> None:
+    surfaces = twin.surfaces.copy()
+    surfaces["building_id"] = "ghost"
+    with pytest.raises(LayerSchemaError, match=r"surfaces.*'ghost'"):
+        twin.with_layer("surfaces", surfaces)

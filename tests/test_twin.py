@@ -182,7 +182,7 @@ def test_getitem_unknown_layer_names_the_layers(twin: Twin, name: str) -> None:
     with pytest.raises(
         KeyError,
         match=rf"no layer '{name}'; layers are buildings, "
-        r"parcels, greens, facilities, site, network",
+        r"parcels, greens, facilities, site, surfaces, network, elements",
     ):
         twin[name]
 
@@ -190,14 +190,14 @@ def test_getitem_unknown_layer_names_the_layers(twin: Twin, name: str) -> None:
 def test_repr(twin: Twin) -> None:
     assert repr(twin) == (
         "<Twin 'cau_test' EPSG:32650: buildings=4, parcels=2, greens=4, "
-        "facilities=5, site=1, network=5 nodes/8 edges>"
+        "facilities=5, site=1, surfaces=3, network=5 nodes/8 edges, elements=0>"
     )
 
 
 def test_repr_of_empty_twin() -> None:
     assert repr(Twin(crs=4549, name="空")) == (
         "<Twin '空' EPSG:4549: buildings=0, parcels=0, greens=0, facilities=0, "
-        "site=0, network=0 nodes/0 edges>"
+        "site=0, surfaces=0, network=0 nodes/0 edges, elements=0>"
     )
 
 
@@ -359,6 +359,7 @@ def test_summary_numbers_match_independent_computation(
         "greens": 4,
         "facilities": 5,
         "site": 1,
+        "surfaces": 3,
     }
     assert s["network"] == {"nodes": 5, "edges": 8}
     assert s["facilities_by_category"] == {

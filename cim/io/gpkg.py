@@ -43,14 +43,17 @@ __all__ = ["FORMAT_VERSION", "read_gpkg", "write_gpkg"]
 FORMAT_VERSION = 1
 _META = "cim_metadata"
 _NODES, _EDGES = "network_nodes", "network_edges"
+_ELEMENTS = "elements"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _geometry_type(gdf: gpd.GeoDataFrame, default: str) -> str:
-    types = set(gdf.geometry.geom_type.dropna())
-    if len(types) == 1:
-        return str(types.pop())
-    return "Unknown" if types else default
+    geoms = gdf.geometry
+    types = set(geoms.geom_type.dropna())
+    kind = str(types.pop()) if len(types) == 1 else ("Unknown" if types else default)
+    if len(geoms) and bool(geoms.has_z.any()) and kind != "Unknown":
+        kind += " Z"
+    return kind
 
 
 def _is_container(v: object) -> bool:
@@ -119,6 +122,11 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
                 tmp, gdf, name, default="Point" if name == "facilities" else "Polygon"
             )
             dtypes[name] = _dtypes(gdf)
+        if len(twin.elements):
+            pyogrio.write_dataframe(
+                twin.elements, tmp, layer=_ELEMENTS, driver="GPKG", append=True
+            )
+            dtypes[_ELEMENTS] = _dtypes(twin.elements)
         nodes, edges = graph_to_gdfs(twin.network)
         json_columns[_NODES] = _write_layer(tmp, nodes, _NODES, default="Point")
         json_columns[_EDGES] = _write_layer(tmp, edges, _EDGES, default="LineString")
@@ -239,7 +247,7 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
         meta = {
             k: json.loads(v) for k, v in zip(table["key"], table["value"], strict=True)
         }
-    known = {*SCHEMAS, _NODES, _EDGES, _META}
+    known = {*SCHEMAS, _NODES, _EDGES, _META, _ELEMENTS}
     other = [n for n in names if n not in known]
     if other:
         warnings.warn(
@@ -269,6 +277,12 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
         return gdf
 
     frames = {name: layer(name) for name in SCHEMAS}
+    elements = None
+    if _ELEMENTS in names:
+        elements = pd.DataFrame(
+            pyogrio.read_dataframe(p, layer=_ELEMENTS, read_geometry=False)
+        )
+        elements = _restore(elements, dtypes.get(_ELEMENTS, {}))
     nodes, edges = layer(_NODES), layer(_EDGES)
     network = None
     if nodes is not None and edges is not None:
@@ -301,6 +315,7 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
         }
         # Stored estimates are already flagged; nothing is re-estimated.
         return Twin(
+            elements=elements,
             crs=CRS.from_wkt(meta["crs"]),
             name=meta.get("name", p.stem),
             network=network,
@@ -308,10 +323,11 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
             estimate=False,
             **{k: v for k, v in frames.items() if v is not None},
         )
-    return Twin.from_layers(
+    twin = Twin.from_layers(
         name=p.stem,
         network=network,
         metadata={"sources": [{"name": p.name}]},
         **{k: v for k, v in frames.items() if v is not None},
         **kwargs,
     )
+    return twin if elements is None else twin.with_layer("elements", elements)
