@@ -67,6 +67,15 @@ def _format_info(s: dict[str, Any]) -> str:
         lines.append(f"  {name:<12}{n:>8,}")
     net = s["network"]
     lines.append(f"  {'network':<12}{net['nodes']:>8,} nodes {net['edges']:,} edges")
+    comps = s.get("network_component_sizes", [])
+    if s.get("network_components", 0) > 1:
+        lines.append(
+            f"  {'':<12}{s['network_components']} components "
+            f"(largest {comps[0]:,} nodes; others {', '.join(map(str, comps[1:5]))}"
+            f"{' ...' if s['network_components'] > 5 else ''})"
+        )
+    if s.get("elements"):
+        lines.append(f"  {'elements':<12}{s['elements']:>8,}")
     nb = s["layers"]["buildings"]
     lines.append(
         f"heights     {s['heights_estimated']:,} of {nb:,} estimated "

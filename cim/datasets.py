@@ -21,7 +21,7 @@ __all__ = ["available", "get_path", "load"]
 _SAMPLES = {
     "beijing_haidian_cau": {
         "gpkg": "samples/beijing_haidian_cau.gpkg",
-        "osm": "samples/beijing_haidian_cau.osm.pbf",
+        "osm": "samples/beijing_haidian_cau.osm.bz2",
         "crs": 32650,
         "description": (
             "Beijing, Haidian: residential compounds and campus around China "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy as _copy
 import datetime as _dt
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,7 +22,12 @@ from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs, utm_c
 from cim.errors import CRSError, LayerSchemaError
 from cim.estimate import fill_building_estimates
 from cim.layers import SCHEMAS
-from cim.network.graph import empty_network, project_graph, validate_network
+from cim.network.graph import (
+    component_sizes,
+    empty_network,
+    project_graph,
+    validate_network,
+)
 
 __all__ = ["Twin"]
 
@@ -73,6 +79,11 @@ class Twin:
         Storey height for estimates [m]; default from ``assets/defaults.toml``.
     dwelling_gfa_m2
         Gross floor area per household for estimates [m2].
+    default_floors
+        Per-building default storeys (e.g. by OSM building type), used before
+        the per-use default when neither height nor storeys are known.
+    warn_components
+        Warn when the street network has several components.
 
     Examples
     --------
@@ -100,6 +111,7 @@ class Twin:
         storey_height_m: float | None = None,
         dwelling_gfa_m2: float | None = None,
         default_floors: pd.Series | None = None,
+        warn_components: bool = True,
     ) -> None:
         self._crs = check_metric_crs(crs, layer="twin")
         given = {
@@ -131,9 +143,13 @@ class Twin:
         self._network = (
             empty_network(self._crs)
             if network is None
-            else validate_network(network, crs=self._crs)
+            else validate_network(
+                network, crs=self._crs, warn_components=warn_components
+            )
         )
-        meta = _copy.deepcopy(dict(metadata or {}))
+        # Metadata is kept in its JSON form (tuples become lists ...), which is
+        # how it is stored, so that a saved twin reads back equal.
+        meta = json.loads(json.dumps(dict(metadata or {}), default=str))
         # The estimate parameters travel with the twin, so that layers added
         # later (with_layer) are estimated the same way.
         est = meta.setdefault("estimates", {})
@@ -495,6 +511,7 @@ class Twin:
                     max(bounds[3], lb[3]),
                 ]
         G = self._network
+        sizes = component_sizes(G) if G.number_of_nodes() else []
         out: dict[str, Any] = {
             "name": self.name,
             "crs": self._crs.to_string(),
@@ -502,6 +519,8 @@ class Twin:
             "layers": {k: len(v) for k, v in self._layers.items()},
             "network": {"nodes": G.number_of_nodes(), "edges": G.number_of_edges()},
             "elements": len(self._elements),
+            "network_components": len(sizes),
+            "network_component_sizes": sizes[:10],
             "bounds": [round(float(x), 2) for x in bounds]
             if np.isfinite(bounds).all()
             else None,

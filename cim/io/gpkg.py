@@ -321,6 +321,7 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
             network=network,
             metadata=metadata,
             estimate=False,
+            warn_components=False,
             **{k: v for k, v in frames.items() if v is not None},
         )
     twin = Twin.from_layers(

@@ -24,6 +24,7 @@ from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
 from cim.errors import CRSError, LayerSchemaError, NetworkWarning, RepairWarning
 
 __all__ = [
+    "component_sizes",
     "empty_network",
     "graph_from_gdfs",
     "graph_to_gdfs",
@@ -110,7 +111,14 @@ def _graph_crs(G: nx.MultiDiGraph) -> CRS:
     return resolve_crs(crs)
 
 
-def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
+def component_sizes(G: nx.MultiDiGraph) -> list[int]:
+    """Node counts of the weakly connected components, largest first."""
+    return sorted((len(c) for c in nx.weakly_connected_components(G)), reverse=True)
+
+
+def validate_network(
+    G: Any, *, crs: CRS, warn_components: bool = True
+) -> nx.MultiDiGraph:
     """Check a street graph and return a conforming copy in the twin's CRS.
 
     Accepts graphs made by osmnx: ``length`` [m] is copied to ``length_m``
@@ -126,6 +134,9 @@ def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
         A :class:`networkx.MultiDiGraph`.
     crs
         The twin's metric CRS; ``G.graph["crs"]`` must equal it.
+    warn_components
+        Warn when the graph has several components (off when reading a twin
+        that was checked on import; :meth:`cim.Twin.summary` reports them).
 
     Returns
     -------
@@ -205,10 +216,8 @@ def validate_network(G: Any, *, crs: CRS) -> nx.MultiDiGraph:
             RepairWarning,
             stacklevel=3,
         )
-    if H.number_of_nodes():
-        sizes = sorted(
-            (len(c) for c in nx.weakly_connected_components(H)), reverse=True
-        )
+    if H.number_of_nodes() and warn_components:
+        sizes = component_sizes(H)
         if len(sizes) > 1:
             shown = ", ".join(map(str, sizes[:8])) + (" ..." if len(sizes) > 8 else "")
             warnings.warn(

@@ -1,0 +1,112 @@
+"""The ``cim`` command line: success paths and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cim
+from cim.cli import main
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHU = DATA / "osm" / "china" / "shanghai_baoshan_shu.osm.pbf"
+
+
+def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cim.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_gpkg() -> Path:
+    return cim.datasets.get_path("beijing_haidian_cau")
+
+
+def test_info_prints_counts_crs_and_estimates(sample_gpkg, capsys):
+    assert main(["info", str(sample_gpkg)]) == 0
+    out = capsys.readouterr().out
+    twin = cim.read(sample_gpkg)
+    s = twin.summary()
+    assert "EPSG:32650" in out
+    assert f"{s['layers']['buildings']:>8,}" in out
+    assert (
+        f"{s['heights_estimated']:,} of {s['layers']['buildings']:,} estimated" in out
+    )
+    assert "site area" in out
+
+
+def test_info_json_is_the_summary(sample_gpkg, capsys):
+    assert main(["info", "--json", str(sample_gpkg)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(cim.read(sample_gpkg).summary()))
+
+
+@pytest.mark.skipif(not SHU.exists(), reason="shared data not present")
+def test_import_osm_writes_a_twin(tmp_path):
+    out = tmp_path / "shu.gpkg"
+    res = _run("import", "osm", str(SHU), "-o", str(out), "--crs", "32651")
+    assert res.returncode == 0, res.stderr
+    assert "done" in res.stderr  # progress shown
+    twin = cim.read(out)
+    assert twin.crs.to_epsg() == 32651
+    assert len(twin.buildings) > 50
+    assert twin.metadata["sources"][0]["licence"] == "ODbL 1.0"
+
+
+def test_demo_writes_summary(tmp_path):
+    res = _run("demo", "--out", str(tmp_path / "demo"))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "demo" / "summary.json").read_text("utf-8"))
+    assert summary["name"] == "beijing_haidian_cau"
+    assert (tmp_path / "demo" / "site.gpkg").exists()
+    assert "buildings" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.write_bytes(b""), "empty"),
+        (
+            lambda p: p.write_text("not a geopackage", encoding="utf-8"),
+            "not a GeoPackage",
+        ),
+    ],
+    ids=["missing", "empty", "not-gpkg"],
+)
+def test_info_bad_input_one_line_exit_2(tmp_path, make, expected):
+    path = tmp_path / "site.gpkg"
+    make(path)
+    res = _run("info", str(path))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("cim: error:")
+    assert expected in lines[0]
+    assert str(path.name) in lines[0]
+
+
+def test_import_truncated_pbf_exit_2(tmp_path):
+    src = cim.datasets.get_path("beijing_haidian_cau", kind="osm").read_bytes()
+    bad = tmp_path / "cut.osm.pbf"
+    bad.write_bytes(src[: len(src) // 2])
+    res = _run("import", "osm", str(bad), "-o", str(tmp_path / "x.gpkg"))
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "cut.osm.pbf" in res.stderr.splitlines()[-1]
+    assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_usage_error_exit_2():
+    res = _run("frobnicate")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
