@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/cim demo --out $(OUT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check cim geometry scenarios tests benchmarks notebooks
-	$(BIN)/ruff format --check cim geometry scenarios tests benchmarks notebooks
+	$(BIN)/ruff check cim geometry scenarios tests benchmarks notebooks tools
+	$(BIN)/ruff format --check cim geometry scenarios tests benchmarks notebooks tools
 	$(BIN)/mypy
 
 format: $(STAMP)
@@ -37,7 +37,7 @@ test: lint
 
 bench: $(STAMP)
 	$(UV) pip install --python $(BIN)/python --quiet pandana
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(OUT) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -37,8 +37,8 @@ b[["building_id", "use", "height_m", "height_source", "floors", "households",
     code("""from cim.network import graph_to_gdfs
 
 nodes, edges = graph_to_gdfs(twin.network)
-print(len(nodes), "nodes,", len(edges), "edges,",
-      round(edges["length_m"].sum() / 1000 / 2, 1), "km of street (two-way counted once)")
+km = edges["length_m"].sum() / 1000 / 2  # two-way streets are two edges
+print(len(nodes), "nodes,", len(edges), "edges, about", round(km, 1), "km of street")
 edges["highway"].value_counts().head(8)"""),
     md("""## A map"""),
     code("""import matplotlib.pyplot as plt
@@ -92,8 +92,15 @@ mine = cim.Twin.from_layers(crs=4549, name="hangzhou_example",
 mine.buildings[["building_id", "height_m", "height_source", "households",
                 "households_source"]]"""),
 ]
-nb = nbf.v4.new_notebook(cells=cells, metadata={
-    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-    "language_info": {"name": "python"},
-})
+nb = nbf.v4.new_notebook(
+    cells=cells,
+    metadata={
+        "kernelspec": {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        },
+        "language_info": {"name": "python"},
+    },
+)
 nbf.write(nb, "notebooks/01_twin_basics.ipynb")
