@@ -119,6 +119,48 @@ def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _cmd_takeoff(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+    from cim.takeoff import twin_takeoff
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        twin = read_gpkg(args.file)
+        with progress.step(f"take-off with rulebook {args.rules}"):
+            result = twin_takeoff(twin, args.rules)
+    _show_warnings(caught, args.quiet)
+    out = Path(args.out)
+    _write_csv_atomic(result.breakdown, out)
+    by = result.by_building
+    n_unverified = int(
+        (~(result.breakdown["verified"] & result.breakdown["gfa_verified"])).sum()
+    )
+    print(f"rulebook         {result.rulebook} (chain: {' > '.join(result.chain)})")
+    print(f"buildings        {len(by):,}")
+    print(f"elements         {len(result.breakdown):,}")
+    print(f"gross floor area {result.gross_floor_area_m2:,.1f} m2")
+    print(f"FAR-counted area {result.far_area_m2:,.1f} m2")
+    if n_unverified:
+        print(f"unverified       {n_unverified:,} elements decided by unverified rules")
+    print(f"wrote {out}")
+    return 0
+
+
+def _write_csv_atomic(frame: Any, path: Path) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     from cim import datasets
 
@@ -128,13 +170,36 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
         twin = datasets.load(args.sample)
     with progress.step(f"saving the twin to {out / 'site.gpkg'}"):
         twin.save(out / "site.gpkg")
+    from cim.takeoff import twin_takeoff
+
+    with progress.step("floor-area take-off (zhejiang-future-community)"):
+        result = twin_takeoff(twin, "zhejiang-future-community")
+    _write_csv_atomic(result.breakdown, out / "takeoff.csv")
     s = twin.summary()
+    s["takeoff"] = {
+        "rulebook": result.rulebook,
+        "gross_floor_area_m2": round(result.gross_floor_area_m2, 1),
+        "far_area_m2": round(result.far_area_m2, 1),
+        "site_far": round(result.far_area_m2 / s["site_area_m2"], 3)
+        if s["site_area_m2"]
+        else None,
+    }
     (out / "summary.json").write_text(
         json.dumps(s, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     (out / "summary.txt").write_text(_format_info(s) + "\n", encoding="utf-8")
     print(_format_info(s))
-    print(f"\nwrote {out / 'site.gpkg'}, {out / 'summary.json'}, {out / 'summary.txt'}")
+    tk = s["takeoff"]
+    print(
+        f"take-off    {tk['gross_floor_area_m2']:,.0f} m2 gross, "
+        f"{tk['far_area_m2']:,.0f} m2 FAR-counted ({tk['rulebook']}); "
+        f"site FAR {tk['site_far']}"
+    )
+    written = ", ".join(
+        str(out / n)
+        for n in ("site.gpkg", "summary.json", "summary.txt", "takeoff.csv")
+    )
+    print(f"\nwrote {written}")
     return 0
 
 
@@ -164,6 +229,18 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("file")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=_cmd_info)
+
+    tk = sub.add_parser(
+        "takeoff", help="floor-area take-off: every area element classified"
+    )
+    tk.add_argument("file", help="twin GeoPackage (only read)")
+    tk.add_argument(
+        "--rules",
+        default="gbt50353-2013",
+        help="rulebook id or .toml path (default: gbt50353-2013)",
+    )
+    tk.add_argument("--out", required=True, help="breakdown CSV, one row per element")
+    tk.set_defaults(func=_cmd_takeoff)
 
     demo = sub.add_parser("demo", help="run the engine on the bundled sample")
     demo.add_argument("--out", default="demo-output", help="output folder")

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +41,18 @@ from cim.errors import LayerSchemaError
 from cim.rules.rulebook import AreaRule, Rulebook, RulebookError, compare, load_rulebook
 from cim.storeys import validate_elements
 
-__all__ = ["BREAKDOWN_COLUMNS", "BY_BUILDING_COLUMNS", "TakeoffResult", "takeoff"]
+if TYPE_CHECKING:
+    from cim.twin import Twin
+
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "BY_BUILDING_COLUMNS",
+    "TakeoffResult",
+    "takeoff",
+    "twin_elements",
+    "twin_takeoff",
+    "with_floor_areas",
+]
 
 #: Columns of :attr:`TakeoffResult.breakdown`.
 BREAKDOWN_COLUMNS = (
@@ -393,3 +404,94 @@ def takeoff(
         chain=book.chain,
         overrides=book.overrides,
     )
+
+
+def twin_elements(twin: Twin) -> pd.DataFrame:
+    """The element table of every building of a twin.
+
+    Buildings described in detail (rows in ``twin.elements``, e.g. from IFC or a
+    drawn element table) keep their elements; every other building is taken as
+    footprint x floors (:func:`cim.storeys.storeys_from_buildings`).
+
+    Parameters
+    ----------
+    twin
+        The twin.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A validated element table, detailed buildings first.
+    """
+    from cim.storeys import storeys_from_buildings
+
+    detailed = twin.elements
+    b = twin.buildings
+    simple = b[~b["building_id"].isin(detailed["building_id"])]
+    est = twin.metadata.get("estimates", {})
+    parts = [detailed]
+    if len(simple):
+        parts.append(
+            storeys_from_buildings(simple, storey_height_m=est.get("storey_height_m"))
+        )
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return detailed
+    return validate_elements(pd.concat(frames, ignore_index=True))
+
+
+def twin_takeoff(
+    twin: Twin, rulebook: str | os.PathLike[str] | Rulebook = "gbt50353-2013"
+) -> TakeoffResult:
+    """Floor-area take-off of every building of a twin.
+
+    Parameters
+    ----------
+    twin
+        The twin; it is not modified.
+    rulebook
+        Rulebook id (``"gbt50353-2013"``, ``"zhejiang-future-community"`` ...),
+        path or :class:`~cim.rules.Rulebook`.
+
+    Returns
+    -------
+    TakeoffResult
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.takeoff import twin_takeoff
+    >>> twin = cim.datasets.load("beijing_haidian_cau")
+    >>> result = twin_takeoff(twin, "zhejiang-future-community")
+    >>> result.far_area_m2 <= result.gross_floor_area_m2
+    True
+    """
+    return takeoff(twin_elements(twin), rulebook)
+
+
+def with_floor_areas(
+    twin: Twin, rulebook: str | os.PathLike[str] | Rulebook = "gbt50353-2013"
+) -> Twin:
+    """A new twin whose buildings carry ``gross_floor_area_m2`` and ``far_area_m2``.
+
+    Also adds ``far_rulebook`` (the rulebook used); the input twin is not
+    modified.
+
+    Parameters
+    ----------
+    twin
+        The twin.
+    rulebook
+        As for :func:`twin_takeoff`.
+
+    Returns
+    -------
+    Twin
+    """
+    result = twin_takeoff(twin, rulebook)
+    b = twin.buildings.copy()
+    by = result.by_building
+    b["gross_floor_area_m2"] = b["building_id"].map(by["gross_floor_area_m2"])
+    b["far_area_m2"] = b["building_id"].map(by["far_area_m2"])
+    b["far_rulebook"] = result.rulebook
+    return twin.with_layer("buildings", b, estimate=False)

@@ -110,3 +110,53 @@ def test_usage_error_exit_2():
     res = _run("frobnicate")
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
+
+
+def test_takeoff_writes_breakdown_and_leaves_input_untouched(tmp_path, sample_gpkg):
+    import hashlib
+
+    import pandas as pd
+
+    before = hashlib.sha256(sample_gpkg.read_bytes()).hexdigest()
+    out = tmp_path / "takeoff.csv"
+    res = _run(
+        "takeoff",
+        str(sample_gpkg),
+        "--rules",
+        "zhejiang-future-community",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    assert hashlib.sha256(sample_gpkg.read_bytes()).hexdigest() == before
+    table = pd.read_csv(out)
+    for col in (
+        "building_id",
+        "storey",
+        "kind",
+        "area_m2",
+        "factor",
+        "counted_m2",
+        "rule_id",
+    ):
+        assert col in table.columns
+    twin = cim.read(sample_gpkg)
+    assert set(table["building_id"].astype(str)) == set(twin.buildings["building_id"])
+    # Every storey of every simple building is one row.
+    assert len(table) == int(twin.buildings["floors"].sum())
+    assert f"{table['counted_m2'].sum():,.1f} m2" in res.stdout
+
+
+def test_takeoff_unknown_rulebook_exit_2(tmp_path, sample_gpkg):
+    res = _run(
+        "takeoff",
+        str(sample_gpkg),
+        "--rules",
+        "atlantis",
+        "--out",
+        str(tmp_path / "t.csv"),
+    )
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "no bundled rulebook 'atlantis'" in res.stderr.splitlines()[-1]
+    assert not (tmp_path / "t.csv").exists()
