@@ -16,6 +16,7 @@ def main(argv: list[str]) -> int:
     chosen = [n for n in names if not argv or any(a in n for a in argv)]
     for name in chosen:
         print(f"== {name}", flush=True)
+        sys.argv = [name]  # the modules parse their own options
         importlib.import_module(f"benchmarks.{name}").main()
     return 0
 
