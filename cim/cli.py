@@ -107,6 +107,41 @@ def _cmd_import_osm(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _import_with_areas(
+    args: argparse.Namespace, progress: _Progress, build: Any, what: str
+) -> int:
+    from cim.takeoff import with_floor_areas
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step(f"reading {args.file}"):
+            twin = build()
+        with progress.step(f"floor-area take-off ({args.rules})"):
+            twin = with_floor_areas(twin, args.rules)
+        with progress.step(f"writing {args.output}"):
+            twin.save(args.output)
+    _show_warnings(caught, args.quiet)
+    print(_format_info(twin.summary()))
+    b = twin.buildings
+    print(
+        f"{what:<12}volume {b['volume_m3'].sum():,.1f} m3, gross floor area "
+        f"{b['gross_floor_area_m2'].sum():,.1f} m2, FAR-counted "
+        f"{b['far_area_m2'].sum():,.1f} m2 ({args.rules})"
+    )
+    return 0
+
+
+def _cmd_import_ifc(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.ifc import twin_from_ifc
+
+    return _import_with_areas(
+        args,
+        progress,
+        lambda: twin_from_ifc(args.file, crs=args.crs, name=args.name),
+        "IFC",
+    )
+
+
 def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
 
@@ -224,6 +259,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     osm.add_argument("--name", default=None, help="twin name (default: file stem)")
     osm.set_defaults(func=_cmd_import_osm)
+
+    ifc = isub.add_parser(
+        "ifc", help="import an IFC building model (needs cim-twin[bim])"
+    )
+    ifc.add_argument("file", help="the .ifc file (only read)")
+    ifc.add_argument("-o", "--output", required=True, help="target GeoPackage")
+    ifc.add_argument("--crs", default=None, help="metric CRS (default: local UTM)")
+    ifc.add_argument("--name", default=None, help="twin name")
+    ifc.add_argument(
+        "--rules",
+        default="gbt50353-2013",
+        help="rulebook for far_area_m2 (default: gbt50353-2013)",
+    )
+    ifc.set_defaults(func=_cmd_import_ifc)
 
     info = sub.add_parser("info", help="summarise a twin GeoPackage")
     info.add_argument("file")

@@ -160,3 +160,21 @@ def test_takeoff_unknown_rulebook_exit_2(tmp_path, sample_gpkg):
     assert "Traceback" not in res.stderr
     assert "no bundled rulebook 'atlantis'" in res.stderr.splitlines()[-1]
     assert not (tmp_path / "t.csv").exists()
+
+
+IFC = DATA / "ifc" / "AC20-FZK-Haus.ifc"
+
+
+@pytest.mark.skipif(not IFC.exists(), reason="shared data not present")
+def test_import_ifc_carries_volume_and_floor_areas(tmp_path):
+    pytest.importorskip("ifcopenshell")
+    out = tmp_path / "fzk.gpkg"
+    res = _run("import", "ifc", str(IFC), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    twin = cim.read(out)
+    (row,) = twin.buildings.itertuples()
+    # Hand-checked in tests/test_ifc.py: 120 + 49.08 + 31.08 / 2 (attic bands).
+    assert row.gross_floor_area_m2 == pytest.approx(184.62, abs=0.01)
+    assert row.far_area_m2 == pytest.approx(row.gross_floor_area_m2)
+    assert row.volume_m3 > 0
+    assert len(twin.elements) >= 4

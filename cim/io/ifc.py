@@ -1495,6 +1495,9 @@ def read_ifc(
             "height_source": ["measured"],
             "floors": pd.array([floors or pd.NA], dtype="Int64"),
             "floors_source": ["measured"],
+            # Enclosed volume by storey: outline area x structural height.
+            "volume_m3": [_storey_volume(storeys)],
+            "volume_source": ["storey_outlines"],
         },
         geometry=[geo.to_crs(footprint, target)],
         crs=target,
@@ -1518,6 +1521,12 @@ def read_ifc(
         building=building_gdf,
         source={"name": f"IFC model {p.name}", "licence": "unknown", "attribution": ""},
     )
+
+
+def _storey_volume(storeys: pd.DataFrame) -> float:
+    area = pd.to_numeric(storeys["floor_area_m2"], errors="coerce").fillna(0.0)
+    height = pd.to_numeric(storeys["structural_height_m"], errors="coerce").fillna(0.0)
+    return float((area * height).sum())
 
 
 def twin_from_ifc(
