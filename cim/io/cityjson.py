@@ -1,0 +1,1422 @@
+"""Reading and writing CityJSON 3D city models (versions 1.0, 1.1 and 2.0).
+
+`read_cityjson` turns a CityJSON file into the twin's ``buildings`` layer (2D
+footprints with heights and volumes) and ``surfaces`` layer (the 3D boundary
+surfaces, PolygonZ, with their semantics), and lists every other city object
+(roads, land use, vegetation ...) with its footprint. `write_cityjson` writes
+the two layers back as CityJSON 2.0, and `twin_from_cityjson` builds a
+:class:`~cim.Twin` from a file.
+
+Volumes come from the divergence theorem over each building's closed shell
+(`geometry.polygons3d`). Real files often have open shells: the LoD1 blocks
+of 3dfier lack their ground face, LoD2 models leave out party walls, let
+roofs float above their walls or meet neighbouring faces at T-junctions.
+Such a shell's divergence "volume" changes with the origin of the
+tetrahedra, so it is never used as is: the shell is closed where a closed
+solid is implied (T-junctions split, planar holes capped), else the volume is
+the footprint area times the modelled height. ``volume_source`` says which,
+and one :class:`~cim.errors.RepairWarning` per file counts the repairs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
+from cim.errors import CRSError, InputFileError, RepairWarning
+from cim.io.files import check_input_file
+from geometry.polygons3d import (
+    close_shells,
+    is_closed,
+    polygons_from_rings,
+    signed_volume,
+    triangulate_rings,
+)
+
+if TYPE_CHECKING:
+    from cim.twin import Twin
+
+__all__ = [
+    "SUPPORTED_VERSIONS",
+    "VOLUME_SOURCES",
+    "CityJSONData",
+    "read_cityjson",
+    "twin_from_cityjson",
+    "write_cityjson",
+]
+
+#: CityJSON versions `read_cityjson` accepts; `write_cityjson` writes 2.0.
+SUPPORTED_VERSIONS: Final = ("1.0", "1.1", "2.0")
+
+#: Values of ``volume_source``: the shell was closed as given, was closed by
+#: the repair, or the volume is footprint area x height.
+VOLUME_SOURCES: Final = ("closed", "closed_after_repair", "footprint_x_height")
+
+#: CityJSON semantic surface types -> the twin's ``semantic`` values.
+_SEMANTICS: Final = {
+    "GroundSurface": "ground",
+    "WallSurface": "wall",
+    "RoofSurface": "roof",
+    "ClosureSurface": "closure",
+}
+_CITYJSON_SEMANTIC: Final = {v: k for k, v in _SEMANTICS.items()}
+#: Semantic surface types allowed on buildings by the CityJSON 2.0 schema.
+_BUILDING_SURFACE_TYPES: Final = (
+    *_SEMANTICS,
+    "OuterCeilingSurface",
+    "OuterFloorSurface",
+    "Window",
+    "Door",
+    "InteriorWallSurface",
+    "CeilingSurface",
+    "FloorSurface",
+)
+
+_SURFACE_GEOMETRIES: Final = (
+    "MultiSurface",
+    "CompositeSurface",
+    "Solid",
+    "MultiSolid",
+    "CompositeSolid",
+)
+_BUILDING_TYPES: Final = ("Building", "BuildingPart")
+
+#: Attributes giving the elevation of the ground around a building [m].
+_GROUND_ATTRIBUTES: Final = ("h_maaiveld", "TerrainHeight")
+#: An attribute ground farther than this from the ground surfaces is taken to
+#: be in another vertical datum and is not used [m].
+_GROUND_ATTRIBUTE_TOL_M: Final = 1.0
+#: Attributes read into schema columns, first match wins.
+_YEAR_ATTRIBUTES: Final = (
+    "oorspronkelijkbouwjaar",
+    "oorspronkelijk_bouwjaar",
+    "yearOfConstruction",
+)
+_FLOORS_ATTRIBUTES: Final = ("storeysAboveGround",)
+
+#: Columns `read_cityjson` derives from the geometry; attributes of the same
+#: name are renamed with the prefix ``cityjson_``, and `write_cityjson` does
+#: not write these columns as attributes.
+_DERIVED: Final = (
+    "building_id",
+    "height_m",
+    "height_source",
+    "year_built",
+    "floors",
+    "lod",
+    "parts",
+    "volume_m3",
+    "volume_source",
+    "ground_z_m",
+)
+
+#: Quantisation of written coordinates [m].
+_SCALE: Final = 0.001
+#: Level of detail given to footprints written as extruded blocks.
+_EXTRUDED_LOD: Final = "1"
+
+_EPSG = re.compile(r"EPSG.*?(\d+)\s*/?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CityJSONData:
+    """The content of a CityJSON file, as twin layers.
+
+    Attributes
+    ----------
+    buildings : geopandas.GeoDataFrame
+        One row per Building (its BuildingParts merged into it): 2D footprint,
+        ``building_id`` (the CityObject id), ``height_m`` [m] (roof top minus
+        ground, ``height_source`` ``"measured"``), ``ground_z_m`` [m] (the
+        ground elevation used), ``volume_m3`` [m³] with ``volume_source``
+        (one of `VOLUME_SOURCES`), ``year_built``, ``lod``, ``parts`` (number
+        of BuildingParts) and the CityObject's attributes (nested values as
+        JSON text).
+    surfaces : geopandas.GeoDataFrame
+        The buildings' 3D boundary surfaces (PolygonZ) at the selected LoD:
+        ``surface_id``, ``building_id``, ``part_id`` (the BuildingPart, or
+        ``""``), ``semantic`` (ground, wall, roof, closure or other), ``lod``
+        and ``semantic_type`` (the CityJSON semantic type, or ``""``).
+    other_objects : geopandas.GeoDataFrame
+        Every other city object (roads, land use, vegetation, bridges ...):
+        ``object_id``, ``cityobject_type``, ``lod``, ``attributes`` (JSON
+        text) and its 2D footprint (None for objects without surfaces).
+    counts : dict of str to int
+        Number of city objects of each type in the file.
+    crs : pyproj.CRS
+        The horizontal, metric CRS of the layers.
+    reference_system : str or None
+        ``metadata.referenceSystem`` as written in the file.
+    version : str
+        The file's CityJSON version.
+    metadata : dict
+        The file's ``metadata`` member.
+    source : dict
+        ``name``, ``file``, ``licence`` and ``attribution`` for the twin's
+        metadata.
+    """
+
+    buildings: gpd.GeoDataFrame
+    surfaces: gpd.GeoDataFrame
+    other_objects: gpd.GeoDataFrame
+    counts: dict[str, int]
+    crs: CRS
+    reference_system: str | None
+    version: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, str] = field(default_factory=dict)
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def _load_json(p: Path) -> Any:
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{p}: not a CityJSON file (not UTF-8 text: {exc.reason} at byte "
+            f"{exc.start})"
+        )
+        raise InputFileError(msg) from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            msg = f"{p}: the file holds only white space; re-export the CityJSON file"
+        elif exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated"):
+            msg = (
+                f"{p}: the JSON ends early at line {exc.lineno} (truncated "
+                f"file?); re-download or re-export it"
+            )
+        else:
+            msg = (
+                f"{p}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                f"{exc.colno}); give a CityJSON file"
+            )
+        raise InputFileError(msg) from exc
+
+
+def _check_document(p: Path, doc: Any) -> str:
+    """Check that ``doc`` is a supported CityJSON object; return its version."""
+    if not isinstance(doc, dict):
+        msg = (
+            f"{p}: JSON but not CityJSON (a JSON {type(doc).__name__}, not an object "
+            'with "type": "CityJSON"); give a .city.json file'
+        )
+        raise InputFileError(msg)
+    if doc.get("type") != "CityJSON":
+        kind = doc.get("type")
+        if kind == "CityJSONFeature":
+            msg = (
+                f"{p}: a CityJSONFeature (a line of CityJSON Text Sequences), not a "
+                "CityJSON file; merge the sequence into one file, e.g. with "
+                "`cjseq collect`"
+            )
+        else:
+            msg = (
+                f"{p}: JSON but not CityJSON (its 'type' is {kind!r}, expected "
+                "'CityJSON'); give a .city.json file"
+            )
+        raise InputFileError(msg)
+    version = str(doc.get("version", ""))
+    short = ".".join(version.split(".")[:2])
+    if short not in SUPPORTED_VERSIONS:
+        msg = (
+            f"{p}: CityJSON version {version!r} is not supported (supported: "
+            f"{', '.join(SUPPORTED_VERSIONS)}); upgrade it with "
+            "`cjio FILE upgrade save OUT.city.json`"
+        )
+        raise InputFileError(msg)
+    for key, kind_ in (("CityObjects", dict), ("vertices", list)):
+        if not isinstance(doc.get(key), kind_):
+            msg = f"{p}: CityJSON without a valid {key!r} member; the file is damaged"
+            raise InputFileError(msg)
+    return short
+
+
+def _vertices(p: Path, doc: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+    try:
+        v = np.asarray(doc["vertices"], dtype=np.float64).reshape(-1, 3)
+        if len(doc["vertices"]) and v.shape[0] != len(doc["vertices"]):
+            raise ValueError("vertices must have three coordinates")
+        transform = doc.get("transform")
+        if transform is not None:
+            scale = np.asarray(transform["scale"], dtype=np.float64).reshape(3)
+            translate = np.asarray(transform["translate"], dtype=np.float64).reshape(3)
+            v = v * scale + translate
+    except (ValueError, TypeError, KeyError) as exc:
+        msg = f"{p}: invalid 'vertices' or 'transform' ({exc}); the file is damaged"
+        raise InputFileError(msg) from exc
+    if not np.isfinite(v).all():
+        msg = f"{p}: some vertices are not finite numbers; the file is damaged"
+        raise InputFileError(msg)
+    return v
+
+
+def _parse_epsg(reference: str) -> int | None:
+    m = _EPSG.search(reference.strip())
+    return int(m.group(1)) if m else None
+
+
+def _horizontal(crs: CRS) -> CRS:
+    """The horizontal part of a compound CRS (the CRS itself otherwise)."""
+    if crs.is_compound:
+        for sub in crs.sub_crs_list:
+            if not sub.is_vertical:
+                return sub
+    return crs
+
+
+def _layer_crs(p: Path, reference: str | None, crs: Any) -> CRS:
+    declared: CRS | None = None
+    if reference:
+        code = _parse_epsg(reference)
+        try:
+            declared = CRS.from_epsg(code) if code else CRS.from_user_input(reference)
+        except Exception as exc:
+            msg = (
+                f"{p}: metadata.referenceSystem {reference!r} is not a known CRS; "
+                "pass the right one with crs=, e.g. crs=28992"
+            )
+            raise CRSError(msg) from exc
+    given = None if crs is None else resolve_crs(crs)
+    if declared is None and given is None:
+        msg = (
+            f"{p}: the file declares no CRS (no metadata.referenceSystem); pass "
+            "it, e.g. read_cityjson(path, crs=28992) for Dutch RD New or crs=2056 "
+            "for Swiss LV95"
+        )
+        raise CRSError(msg)
+    if declared is not None and given is not None:
+        if not _horizontal(declared).equals(_horizontal(given)):
+            msg = (
+                f"{p}: the file declares {reference} but crs={crs!r} was given; "
+                "drop crs= (CityJSON is not reprojected on reading)"
+            )
+            raise CRSError(msg)
+    chosen = given if given is not None else declared
+    assert chosen is not None  # one of them is set, see above
+    try:
+        return check_metric_crs(_horizontal(chosen), layer="buildings")
+    except CRSError as exc:
+        msg = f"{p}: {exc}; CityJSON coordinates must be projected, in metres"
+        raise CRSError(msg) from exc
+
+
+def _lod_key(lod: Any) -> float:
+    try:
+        return float(lod)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _lod_str(lod: Any) -> str:
+    if isinstance(lod, float) and lod.is_integer():
+        return str(int(lod))
+    return str(lod)
+
+
+def _select(geoms: Any, lod: Any) -> dict[str, Any] | None:
+    """The surface geometry of an object at ``lod`` (default: highest)."""
+    if not isinstance(geoms, list):
+        return None
+    cands = [
+        g for g in geoms if isinstance(g, dict) and g.get("type") in _SURFACE_GEOMETRIES
+    ]
+    if lod is not None:
+        want = _lod_key(lod)
+        cands = [g for g in cands if _lod_key(g.get("lod")) == want]
+        return cands[0] if cands else None
+    if not cands:
+        return None
+    keys = [_lod_key(g.get("lod")) for g in cands]
+    best = max(
+        range(len(cands)), key=lambda i: -math.inf if math.isnan(keys[i]) else keys[i]
+    )
+    return cands[best]
+
+
+def _flatten(geom: Mapping[str, Any]) -> tuple[list[Any], list[str | None]]:
+    """Surfaces (lists of rings) of a geometry and their semantic types."""
+    kind = geom["type"]
+    bnd = geom["boundaries"]
+    sem = geom.get("semantics") or {}
+    types = [
+        s.get("type") if isinstance(s, dict) else None for s in sem.get("surfaces", [])
+    ]
+    values = sem.get("values")
+
+    def name(v: Any) -> str | None:
+        return types[v] if isinstance(v, int) and 0 <= v < len(types) else None
+
+    if kind in ("MultiSurface", "CompositeSurface"):
+        vals = values if isinstance(values, list) else [None] * len(bnd)
+        return list(bnd), [name(v) for v in vals]
+    if kind == "Solid":
+        shells, svals = [bnd], [values]
+    else:  # MultiSolid, CompositeSolid
+        shells = list(bnd)
+        svals = values if isinstance(values, list) else [None] * len(shells)
+    surfaces: list[Any] = []
+    sems: list[str | None] = []
+    for solid, sv in zip(shells, svals, strict=True):
+        sv = sv if isinstance(sv, list) else [None] * len(solid)
+        for shell, shv in zip(solid, sv, strict=True):
+            shv = shv if isinstance(shv, list) else [None] * len(shell)
+            surfaces.extend(shell)
+            sems.extend(name(v) for v in shv)
+    return surfaces, sems
+
+
+class _Rings:
+    """Surfaces gathered as rings of vertex indices, with their labels."""
+
+    def __init__(self) -> None:
+        self.rv: list[int] = []
+        self.ro: list[int] = [0]
+        self.po: list[int] = [0]
+        self.owner: list[int] = []
+        self.part: list[str] = []
+        self.sem: list[str] = []
+        self.lod: list[str] = []
+
+    def add(
+        self, geom: Mapping[str, Any], owner: int, part: str, oid: str, p: Path
+    ) -> None:
+        try:
+            surfaces, sems = _flatten(geom)
+            lod = _lod_str(geom.get("lod", ""))
+            for surface, sem in zip(surfaces, sems, strict=True):
+                for ring in surface:
+                    self.rv.extend(int(i) for i in ring)
+                    self.ro.append(len(self.rv))
+                self.po.append(len(self.ro) - 1)
+                self.owner.append(owner)
+                self.part.append(part)
+                self.sem.append(sem or "")
+                self.lod.append(lod)
+        except (TypeError, ValueError, KeyError) as exc:
+            msg = (
+                f"{p}: city object {oid!r} has a malformed {geom.get('type')} "
+                f"geometry ({exc}); the file is damaged"
+            )
+            raise InputFileError(msg) from exc
+
+    def arrays(self) -> tuple[npt.NDArray[np.intp], ...]:
+        return (
+            np.asarray(self.rv, dtype=np.intp),
+            np.asarray(self.ro, dtype=np.intp),
+            np.asarray(self.po, dtype=np.intp),
+            np.asarray(self.owner, dtype=np.intp),
+        )
+
+
+def _attr_value(v: Any) -> Any:
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return v
+
+
+def _as_int(v: Any) -> int | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return int(f) if math.isfinite(f) else None
+
+
+def _as_float(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _union_by_group(
+    polys: npt.NDArray[np.object_], group: npt.NDArray[np.intp], n: int
+) -> npt.NDArray[np.object_]:
+    """Union of the polygons of each group, made valid; None for empty groups."""
+    out = np.full(n, None, dtype=object)
+    present = np.array([g is not None for g in polys], dtype=bool)
+    if not present.any():
+        return out
+    polys, group = polys[present], group[present]
+    area = shapely.area(polys)
+    keep = area > 1e-9
+    polys, group = polys[keep], group[keep]
+    bad = ~shapely.is_valid(polys)
+    if bad.any():
+        polys = polys.copy()
+        polys[bad] = shapely.make_valid(polys[bad])
+    order = np.argsort(group, kind="stable")
+    polys, group = polys[order], group[order]
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n))])
+    # One GEOS union per group; there is no vectorised grouped union.
+    for k in np.flatnonzero(np.diff(bounds)):
+        u = shapely.union_all(polys[bounds[k] : bounds[k + 1]])
+        out[k] = _polygonal(u)
+    return out
+
+
+def _polygonal(geom: Any) -> Any:
+    """The polygonal part of a geometry, valid; None if it has no area."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom if geom.area > 0 else None
+    parts = [
+        g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
+    if not parts:
+        return None
+    u = shapely.union_all(parts)
+    return u if u.area > 0 else None
+
+
+def read_cityjson(
+    path: str | os.PathLike[str], *, crs: Any = None, lod: str | float | None = None
+) -> CityJSONData:
+    """Read a CityJSON 1.0, 1.1 or 2.0 file into building and surface layers.
+
+    Each Building becomes one row of ``buildings``; its BuildingParts are
+    merged into it. The footprint is the union of the ground surfaces
+    projected to the plane (of all surfaces where there are no ground
+    surfaces), made valid. ``height_m`` is the roof top (the highest vertex)
+    minus the ground: the attribute ``h_maaiveld`` or ``TerrainHeight`` where
+    present and within 1 m of the lowest ground surface, else that lowest
+    ground surface (or lowest vertex). The volume is that of the closed
+    shell of all the building's surfaces; see the module docstring for open
+    shells.
+
+    Parameters
+    ----------
+    path
+        The ``.city.json`` file.
+    crs
+        The file's CRS when it declares none (``metadata.referenceSystem``),
+        e.g. ``28992``. A compound CRS (e.g. EPSG:7415, RD New + NAP height)
+        gives the layers its horizontal part (EPSG:28992); z stays in metres.
+    lod
+        Level of detail to read, e.g. ``"1.2"`` or ``2``; by default the
+        highest of each city object. Buildings without it are left out.
+
+    Returns
+    -------
+    CityJSONData
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, empty, not JSON, truncated, not CityJSON, of
+        an unsupported version or damaged.
+    CRSError
+        If the file declares no CRS and ``crs`` is not given, the CRS is
+        geographic or not in metres, or ``crs`` contradicts the file.
+    ValueError
+        If ``lod`` is given and no building has geometry at that LoD.
+
+    Warns
+    -----
+    RepairWarning
+        Once per file, if shells were open (saying how many were closed and
+        how many measured as footprint x height), shells were inside out,
+        buildings had no usable geometry, or a ground attribute was ignored.
+
+    Examples
+    --------
+    >>> from cim.io.cityjson import read_cityjson
+    >>> data = read_cityjson("3dbag_multi_lod.city.json", crs=28992)  # doctest: +SKIP
+    >>> data.buildings[["building_id", "height_m", "volume_m3"]]  # doctest: +SKIP
+    """
+    p = check_input_file(path, what="CityJSON file")
+    doc = _load_json(p)
+    version = _check_document(p, doc)
+    metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    reference = metadata.get("referenceSystem")
+    reference = reference if isinstance(reference, str) and reference else None
+    layer_crs = _layer_crs(p, reference, crs)
+    vertices = _vertices(p, doc)
+    objects: dict[str, Any] = doc["CityObjects"]
+    counts = dict(sorted(Counter(str(o.get("type")) for o in objects.values()).items()))
+
+    # Which objects are buildings (rows) and which parts belong to them.
+    def parts_of(oid: str, seen: set[str]) -> list[str]:
+        out: list[str] = []
+        for c in objects.get(oid, {}).get("children") or []:
+            child = objects.get(c)
+            if c in seen or not isinstance(child, dict):
+                continue
+            if child.get("type") == "BuildingPart":
+                seen.add(c)
+                out.append(c)
+                out.extend(parts_of(c, seen))
+        return out
+
+    rows: list[str] = []
+    row_parts: list[list[str]] = []
+    in_building: set[str] = set()
+    for oid, obj in objects.items():
+        if obj.get("type") == "Building":
+            rows.append(oid)
+            ps = parts_of(oid, {oid})
+            row_parts.append(ps)
+            in_building.update([oid, *ps])
+    for oid, obj in objects.items():  # parts whose parent is missing
+        if obj.get("type") == "BuildingPart" and oid not in in_building:
+            rows.append(oid)
+            ps = parts_of(oid, {oid})
+            row_parts.append(ps)
+            in_building.update([oid, *ps])
+
+    bld = _Rings()
+    no_lod: list[str] = []
+    for k, (oid, parts) in enumerate(zip(rows, row_parts, strict=True)):
+        found = False
+        for member in (oid, *parts):
+            g = _select(objects[member].get("geometry"), lod)
+            if g is not None:
+                bld.add(g, k, "" if member == oid else member, member, p)
+                found = True
+        if not found:
+            no_lod.append(oid)
+
+    others = [oid for oid in objects if oid not in in_building]
+    oth = _Rings()
+    other_lod: list[str] = []
+    for k, oid in enumerate(others):
+        g = _select(objects[oid].get("geometry"), None)
+        other_lod.append("" if g is None else _lod_str(g.get("lod", "")))
+        if g is not None:
+            oth.add(g, k, "", oid, p)
+
+    # Vertices: merge exact duplicates, so that shells share edges.
+    vertices, inverse = np.unique(vertices + 0.0, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for rings in (bld, oth):
+        if rings.rv:
+            idx = np.asarray(rings.rv, dtype=np.intp)
+            bad = (idx < 0) | (idx >= inverse.shape[0])
+            if bad.any():
+                msg = (
+                    f"{p}: a geometry refers to vertex {int(idx[bad][0])}, but the "
+                    f"file has {inverse.shape[0]} vertices; the file is damaged"
+                )
+                raise InputFileError(msg)
+            rings.rv = inverse[idx].tolist()
+
+    if lod is not None and rows and len(no_lod) == len(rows):
+        have = sorted(
+            {
+                _lod_str(g.get("lod"))
+                for oid in in_building
+                for g in objects[oid].get("geometry") or []
+                if isinstance(g, dict) and "lod" in g
+            },
+            key=_lod_key,
+        )
+        msg = (
+            f"{p}: no building has LoD {lod}; the file has LoD "
+            f"{', '.join(have) or 'none'}"
+        )
+        raise ValueError(msg)
+    buildings, surfaces, notes = _building_layers(
+        p, vertices, bld, rows, row_parts, objects, layer_crs
+    )
+    if no_lod:
+        what = f"LoD {lod} geometry" if lod is not None else "surface geometry"
+        shown = ", ".join(repr(i) for i in no_lod[:3])
+        more = " ..." if len(no_lod) > 3 else ""
+        notes.append(
+            f"{len(no_lod)} buildings have no {what} and were left out ({shown}{more})"
+        )
+    other_objects = _other_layer(vertices, oth, others, objects, other_lod, layer_crs)
+
+    if len(buildings):
+        b = buildings.total_bounds
+        if coords_look_geographic((b[0], b[1], b[2], b[3]), layer_crs):
+            msg = (
+                f"{p}: declares {layer_crs.to_string()} (metres) but its coordinates "
+                "look like longitude/latitude degrees; give the right crs="
+            )
+            raise CRSError(msg)
+    if notes:
+        warnings.warn(f"{p.name}: " + "; ".join(notes), RepairWarning, stacklevel=2)
+
+    source = {
+        "name": str(metadata.get("title") or p.name),
+        "file": p.name,
+        "format": f"CityJSON {version}",
+        "licence": str(metadata.get("license") or metadata.get("licence") or ""),
+        "attribution": _attribution(metadata),
+    }
+    return CityJSONData(
+        buildings=buildings,
+        surfaces=surfaces,
+        other_objects=other_objects,
+        counts=counts,
+        crs=layer_crs,
+        reference_system=reference,
+        version=version,
+        metadata=json.loads(json.dumps(metadata)),
+        source=source,
+    )
+
+
+def _attribution(metadata: Mapping[str, Any]) -> str:
+    contact = metadata.get("pointOfContact") or metadata.get("datasetPointOfContact")
+    if isinstance(contact, dict):
+        for key in ("organization", "contactName"):
+            if contact.get(key):
+                return str(contact[key])
+    return ""
+
+
+def _building_layers(
+    p: Path,
+    vertices: npt.NDArray[np.float64],
+    bld: _Rings,
+    rows: list[str],
+    row_parts: list[list[str]],
+    objects: Mapping[str, Any],
+    layer_crs: CRS,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
+    """The buildings and surfaces layers and the repair notes."""
+    n = len(rows)
+    rv, ro, po, owner = bld.arrays()
+    notes: list[str] = []
+    sem_types = np.asarray(bld.sem, dtype=object)
+    semantic = np.array([_SEMANTICS.get(t, "other") for t in bld.sem], dtype=object)
+    is_ground = semantic == "ground"
+
+    polys3d = polygons_from_rings(vertices, rv, ro, po)
+    usable = np.array([g is not None for g in polys3d], dtype=bool)
+    n_degenerate = int((~usable).sum())
+    if n_degenerate:
+        notes.append(f"{n_degenerate} degenerate surfaces (< 3 corners) were dropped")
+
+    # Heights from the corners of each building's usable surfaces.
+    ring_poly = np.repeat(np.arange(po.shape[0] - 1), np.diff(po))
+    corner_poly = np.repeat(ring_poly, np.diff(ro))
+    corner_ok = usable[corner_poly] if corner_poly.size else np.zeros(0, bool)
+    corner_b = owner[corner_poly][corner_ok] if corner_poly.size else corner_poly
+    corner_z = vertices[rv[corner_ok], 2] if rv.size else np.zeros(0)
+    corner_ground = is_ground[corner_poly][corner_ok] if corner_poly.size else corner_ok
+    top = np.full(n, -np.inf)
+    low = np.full(n, np.inf)
+    ground = np.full(n, np.inf)
+    np.maximum.at(top, corner_b, corner_z)
+    np.minimum.at(low, corner_b, corner_z)
+    np.minimum.at(ground, corner_b[corner_ground], corner_z[corner_ground])
+    geo_ground = np.where(np.isfinite(ground), ground, low)
+    has_geom = np.isfinite(top)
+
+    # Footprints: ground surfaces, else all surfaces, projected.
+    polys2d = polygons_from_rings(vertices, rv, ro, po, include_z=False)
+    has_ground = np.bincount(owner[is_ground & usable], minlength=n) > 0
+    use = usable & (is_ground | ~has_ground[owner])
+    footprint = _union_by_group(polys2d[use], owner[use], n)
+    all_fp: npt.NDArray[np.object_] | None = None
+
+    def all_footprints() -> npt.NDArray[np.object_]:
+        nonlocal all_fp
+        if all_fp is None:
+            all_fp = _union_by_group(polys2d[usable], owner[usable], n)
+        return all_fp
+
+    lacking = has_geom & np.array([f is None for f in footprint], dtype=bool)
+    if lacking.any():
+        footprint[lacking] = all_footprints()[lacking]
+
+    # Volumes of the closed shells.
+    tri = triangulate_rings(vertices, rv, ro, po)
+    fgroup = owner[tri.owner]
+    fixed = close_shells(tri.vertices, tri.faces, group=fgroup, n=n, owner=tri.owner)
+    volume = signed_volume(fixed.vertices, fixed.faces, group=fixed.group, n=n)
+    status = fixed.status.copy()
+    repaired = np.flatnonzero(status == 1)
+    if repaired.size:
+        # A repaired solid must fit in the prism of its surfaces' projection.
+        fps = all_footprints()
+        for k in repaired:
+            bound = (0.0 if fps[k] is None else fps[k].area) * (top[k] - low[k])
+            if not 0 < volume[k] <= bound * (1 + 1e-6) + 1e-6:
+                status[k] = 2
+    fallback = (status == 2) | (status == -1)
+    area = np.array([0.0 if f is None else f.area for f in footprint])
+    fallback_geom = fallback & has_geom
+    volume[fallback] = np.nan
+    volume[fallback_geom] = area[fallback_geom] * (top - geo_ground)[fallback_geom]
+    was_open = fixed.open_edges > 0
+    n_open = int((was_open & has_geom).sum())
+    n_closed_open = int((was_open & (status == 1)).sum())
+    n_flipped = int((~was_open & (status == 1)).sum())
+    n_fallback = int((fallback & has_geom).sum())
+    if n_open or n_flipped:
+        msg = (
+            f"{n_open} of {int(has_geom.sum())} buildings have open shells "
+            f"(edges not shared by two faces of opposite orientation): "
+            f"{n_closed_open} closed by splitting T-junctions and capping planar "
+            f"holes (volume_source 'closed_after_repair'), {n_fallback} measured "
+            "as footprint area x height ('footprint_x_height')"
+        )
+        if n_flipped:
+            msg += f"; {n_flipped} closed shells were inside out and were turned"
+        notes.append(msg)
+
+    # Attributes and the ground elevation.
+    records: list[dict[str, Any]] = []
+    ground_z = geo_ground.copy()
+    ignored: list[str] = []
+    for row, oid in enumerate(rows):
+        attrs = objects[oid].get("attributes") or {}
+        rec: dict[str, Any] = {}
+        year = next(
+            (y for a in _YEAR_ATTRIBUTES if (y := _as_int(attrs.get(a))) is not None),
+            None,
+        )
+        floors = next(
+            (y for a in _FLOORS_ATTRIBUTES if (y := _as_int(attrs.get(a))) is not None),
+            None,
+        )
+        for a in _GROUND_ATTRIBUTES:
+            z = _as_float(attrs.get(a))
+            if z is None or not has_geom[row]:
+                continue
+            if abs(z - geo_ground[row]) <= _GROUND_ATTRIBUTE_TOL_M:
+                ground_z[row] = z
+            else:
+                ignored.append(f"{a}={z:g} vs {geo_ground[row]:.2f}")
+            break
+        rec["year_built"] = year
+        rec["floors"] = floors
+        for key, value in attrs.items():
+            name = f"cityjson_{key}" if key in _DERIVED or key == "geometry" else key
+            rec[name] = _attr_value(value)
+        records.append(rec)
+    if ignored:
+        notes.append(
+            f"{len(ignored)} buildings have a ground elevation attribute more than "
+            f"{_GROUND_ATTRIBUTE_TOL_M:g} m from their ground surfaces, e.g. "
+            f"{ignored[0]} m (another vertical datum?); heights are measured from "
+            "the ground surfaces"
+        )
+    height = top - ground_z
+    height = np.where(np.isfinite(height) & (height > 0), height, np.nan)
+    lod_sets: list[set[str]] = [set() for _ in range(n)]
+    for o, lo in zip(bld.owner, bld.lod, strict=True):
+        lod_sets[o].add(lo)
+    lods = [",".join(sorted(s, key=_lod_key)) for s in lod_sets]
+
+    attrs_df = (
+        pd.DataFrame.from_records(records, index=range(n)) if n else pd.DataFrame()
+    )
+    keep = has_geom & np.array([f is not None for f in footprint], dtype=bool)
+    if (has_geom & ~keep).any():
+        notes.append(
+            f"{int((has_geom & ~keep).sum())} buildings have no footprint area "
+            "(only vertical surfaces) and were left out"
+        )
+    frame = pd.DataFrame(
+        {
+            "building_id": pd.Series(rows, dtype=object),
+            "height_m": height,
+            "height_source": "measured",
+            "ground_z_m": np.where(has_geom, ground_z, np.nan),
+            "volume_m3": volume,
+            "volume_source": np.array(VOLUME_SOURCES, dtype=object)[
+                np.where(fallback, 2, np.where(status == 1, 1, 0))
+            ],
+            "lod": lods,
+            "parts": np.array([len(ps) for ps in row_parts], dtype=np.int64),
+        }
+    )
+    if n:
+        frame["year_built"] = pd.array(attrs_df.pop("year_built"), dtype="Int64")
+        floors_col = attrs_df.pop("floors")
+        if floors_col.notna().any():
+            frame["floors"] = pd.array(floors_col, dtype="Int64")
+        frame = pd.concat([frame, attrs_df], axis=1)
+    else:
+        frame["year_built"] = pd.array([], dtype="Int64")
+    buildings = gpd.GeoDataFrame(
+        frame[keep].reset_index(drop=True),
+        geometry=gpd.GeoSeries(footprint[keep], crs=layer_crs),
+        crs=layer_crs,
+    )
+
+    # Surfaces of the kept buildings.
+    kept_rows = np.flatnonzero(keep)
+    in_kept = np.isin(owner, kept_rows) & usable
+    ids = np.asarray(rows, dtype=object)[owner[in_kept]] if n else np.empty(0, object)
+    parts = np.asarray(bld.part, dtype=object)[in_kept]
+    local = _running_index(owner[in_kept])
+    surface_ids = [
+        f"{b}/{part}/{i}" if part else f"{b}/{i}"
+        for b, part, i in zip(ids, parts, local, strict=True)
+    ]
+    surfaces = gpd.GeoDataFrame(
+        {
+            "surface_id": pd.Series(surface_ids, dtype=object),
+            "building_id": pd.Series(list(ids), dtype=object),
+            "part_id": pd.Series(list(parts), dtype=object),
+            "semantic": pd.Series(list(semantic[in_kept]), dtype=object),
+            "lod": pd.Series(
+                list(np.asarray(bld.lod, dtype=object)[in_kept]), dtype=object
+            ),
+            "semantic_type": pd.Series(list(sem_types[in_kept]), dtype=object),
+        },
+        geometry=gpd.GeoSeries(polys3d[in_kept], crs=layer_crs),
+        crs=layer_crs,
+    )
+    return buildings, surfaces, notes
+
+
+def _running_index(group: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """0, 1, 2 ... within each run of equal values of a grouped array."""
+    if group.size == 0:
+        return group
+    order = np.argsort(group, kind="stable")
+    g = group[order]
+    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    idx = np.arange(g.size) - np.repeat(starts, np.diff(np.r_[starts, g.size]))
+    out: npt.NDArray[np.intp] = np.empty(g.size, dtype=np.intp)
+    out[order] = idx
+    return out
+
+
+def _other_layer(
+    vertices: npt.NDArray[np.float64],
+    oth: _Rings,
+    others: list[str],
+    objects: Mapping[str, Any],
+    other_lod: list[str],
+    layer_crs: CRS,
+) -> gpd.GeoDataFrame:
+    rv, ro, po, owner = oth.arrays()
+    polys2d = polygons_from_rings(vertices, rv, ro, po, include_z=False)
+    footprint = _union_by_group(polys2d, owner, len(others))
+    attrs = [
+        json.dumps(
+            objects[o].get("attributes") or {}, ensure_ascii=False, sort_keys=True
+        )
+        for o in others
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "object_id": pd.Series(others, dtype=object),
+            "cityobject_type": pd.Series(
+                [str(objects[o].get("type")) for o in others], dtype=object
+            ),
+            "lod": pd.Series(other_lod, dtype=object),
+            "attributes": pd.Series(attrs, dtype=object),
+        },
+        geometry=gpd.GeoSeries(footprint, crs=layer_crs),
+        crs=layer_crs,
+    )
+
+
+def twin_from_cityjson(
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = None,
+    lod: str | float | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> Twin:
+    """Build a twin from a CityJSON file: buildings, surfaces and the CRS.
+
+    Parameters
+    ----------
+    path
+        The ``.city.json`` file.
+    crs
+        The file's CRS when it declares none; see `read_cityjson`.
+    lod
+        Level of detail to read; by default the highest of each object.
+    name
+        Name of the twin; default: the file name without ``.city.json``.
+    **kwargs
+        Passed to :class:`~cim.Twin` (``storey_height_m``, ``estimate`` ...).
+
+    Returns
+    -------
+    cim.Twin
+        In the horizontal part of the file's CRS, with the file as a source
+        in ``metadata["sources"]``.
+    """
+    from cim.twin import Twin
+
+    data = read_cityjson(path, crs=crs, lod=lod)
+    stem = Path(path).name.split(".")[0]
+    meta = {
+        "sources": [data.source],
+        "cityjson": {
+            "version": data.version,
+            "reference_system": data.reference_system,
+            "counts": data.counts,
+        },
+    }
+    return Twin(
+        crs=data.crs,
+        name=name or stem,
+        buildings=data.buildings,
+        surfaces=data.surfaces,
+        metadata=meta,
+        **kwargs,
+    )
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def _epsg_url(crs: Any) -> str:
+    c = resolve_crs(crs)
+    check_metric_crs(_horizontal(c), layer="buildings")
+    code = c.to_epsg()
+    if code is None:
+        msg = (
+            f"CRS {c.name!r} has no EPSG code; CityJSON needs one, give e.g. "
+            "crs=28992 or crs=7415"
+        )
+        raise CRSError(msg)
+    return f"https://www.opengis.net/def/crs/EPSG/0/{code}"
+
+
+def _json_value(v: Any) -> Any:
+    """A JSON-ready attribute value; None for missing values."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, (pd.Timestamp,)):
+        return v.isoformat()
+    if isinstance(v, (list, dict)):
+        return v
+    return str(v)
+
+
+#: Attributes whose type the CityJSON schema fixes for buildings.
+_STRING_ATTRIBUTES: Final = ("class", "function", "usage")
+_INTEGER_ATTRIBUTES: Final = ("storeysAboveGround", "storeysBelowGround")
+
+
+def _typed_attribute(name: str, value: Any) -> Any:
+    """Coerce attributes the schema types (``class`` is a string ...)."""
+    if value is None:
+        return None
+    if name in _STRING_ATTRIBUTES and not isinstance(value, str):
+        return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    if name in _INTEGER_ATTRIBUTES and not isinstance(value, int):
+        number = _as_float(value)
+        if number is None or not number.is_integer():
+            msg = f"attribute {name!r} must be a whole number, got {value!r}"
+            raise ValueError(msg)
+        return int(number)
+    return value
+
+
+class _VertexPool:
+    """Coordinates gathered for quantising and deduplicating at the end."""
+
+    def __init__(self) -> None:
+        self.chunks: list[npt.NDArray[np.float64]] = []
+        self.size = 0
+
+    def add(self, xyz: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+        xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
+        self.chunks.append(xyz)
+        ids = np.arange(self.size, self.size + xyz.shape[0], dtype=np.intp)
+        self.size += xyz.shape[0]
+        return ids
+
+
+def _prism(poly: Any, z0: float, z1: float, pool: _VertexPool) -> list[Any]:
+    """Boundaries of one Solid (LoD1 block): ground, walls, roof."""
+    poly = shapely.orient_polygons(poly)  # exterior ccw, holes cw
+    rings = [np.asarray(poly.exterior.coords)[:-1, :2]] + [
+        np.asarray(r.coords)[:-1, :2] for r in poly.interiors
+    ]
+    bottom = [pool.add(np.column_stack([r, np.full(len(r), z0)])) for r in rings]
+    top = [pool.add(np.column_stack([r, np.full(len(r), z1)])) for r in rings]
+    ground = [[int(i) for i in b[::-1]] for b in bottom]
+    roof = [[int(i) for i in t] for t in top]
+    walls: list[Any] = []
+    for b, t in zip(bottom, top, strict=True):
+        m = len(b)
+        for j in range(m):
+            q = (j + 1) % m
+            walls.append([[int(b[j]), int(b[q]), int(t[q]), int(t[j])]])
+    return [ground, *walls, roof]
+
+
+def write_cityjson(
+    buildings: gpd.GeoDataFrame,
+    surfaces: gpd.GeoDataFrame | None,
+    path: str | os.PathLike[str],
+    *,
+    crs: Any,
+    lod: str | float | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write buildings as a CityJSON 2.0 file.
+
+    A building with rows in ``surfaces`` gets them as its geometry, per LoD:
+    a ``Solid`` where they close (see `geometry.polygons3d.is_closed`), else
+    a ``MultiSurface``, with their semantics; surfaces with a ``part_id``
+    become BuildingParts. A building without surfaces gets an LoD1 ``Solid``
+    (``MultiSolid`` for MultiPolygons) extruded from its footprint by
+    ``height_m`` from ``ground_z_m`` (0 if absent), holes included. The
+    buildings' other columns become attributes, missing values left out;
+    columns derived from the geometry on reading (``volume_m3`` ...) are not
+    written, ``year_built`` is written as ``yearOfConstruction`` and
+    ``floors`` as ``storeysAboveGround`` unless the frame has those
+    attributes already. Vertices are deduplicated and quantised to 1 mm.
+
+    Parameters
+    ----------
+    buildings
+        Buildings layer (``building_id``, footprint, ``height_m`` ...).
+    surfaces
+        Surfaces layer (PolygonZ with ``building_id``, ``semantic`` ...) or None.
+    path
+        Output file; it is replaced only once the new one is written.
+    crs
+        CRS of the coordinates, with an EPSG code (e.g. ``28992``, or the
+        compound ``7415`` to state the NAP heights).
+    lod
+        Write only the surfaces of this LoD; default all.
+    metadata
+        Extra CityJSON metadata (``title``, ``pointOfContact`` ...);
+        ``referenceSystem`` and ``geographicalExtent`` are set from the data.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    CRSError
+        If ``crs`` is not metric or has no EPSG code.
+    ValueError
+        If building ids are missing or not unique, or a ``part_id`` is also
+        a building id.
+    """
+    out = Path(path)
+    reference = _epsg_url(crs)
+    if "building_id" not in buildings.columns:
+        msg = "buildings need a 'building_id' column for the CityObject ids"
+        raise ValueError(msg)
+    bid = buildings["building_id"].astype(str)
+    if buildings["building_id"].isna().any() or bid.duplicated().any():
+        msg = "building_id must be present and unique to write CityJSON"
+        raise ValueError(msg)
+
+    pool = _VertexPool()
+    cityobjects: dict[str, dict[str, Any]] = {}
+    children: dict[str, list[str]] = {}
+    by_building: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    surf = None
+    if surfaces is not None and len(surfaces):
+        surf = surfaces
+        if lod is not None:
+            keep = surf["lod"].map(_lod_key) == _lod_key(lod)
+            surf = surf[keep.to_numpy()]
+        by_building = _surface_geometries(surf, pool, bid)
+    building_ids = set(bid)
+    for key, part_geoms in by_building.items():
+        for part_id, geom in part_geoms:
+            if part_id:
+                if part_id in building_ids:
+                    msg = (
+                        f"part_id {part_id!r} is also a building_id; CityJSON ids "
+                        "must be unique"
+                    )
+                    raise ValueError(msg)
+                part = cityobjects.setdefault(
+                    part_id, {"type": "BuildingPart", "parents": [key], "geometry": []}
+                )
+                part["geometry"].append(geom)
+                if part_id not in children.setdefault(key, []):
+                    children[key].append(part_id)
+
+    columns = [c for c in buildings.columns if c != buildings.geometry.name]
+    attr_cols = [c for c in columns if c not in _DERIVED]
+    year_alias = not any(a in buildings.columns for a in _YEAR_ATTRIBUTES)
+    floors_alias = not any(a in buildings.columns for a in _FLOORS_ATTRIBUTES)
+    heights = (
+        pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(dtype=float)
+        if "height_m" in buildings.columns
+        else np.full(len(buildings), np.nan)
+    )
+    base = (
+        pd.to_numeric(buildings["ground_z_m"], errors="coerce").to_numpy(dtype=float)
+        if "ground_z_m" in buildings.columns
+        else np.zeros(len(buildings))
+    )
+    records = buildings[attr_cols].to_dict(orient="records") if attr_cols else None
+    for i, (key, geom) in enumerate(zip(bid, buildings.geometry.array, strict=True)):
+        attrs: dict[str, Any] = {}
+        if records is not None:
+            for c, v in records[i].items():
+                jv = _typed_attribute(str(c), _json_value(v))
+                if jv is not None:
+                    attrs[str(c)] = jv
+        if year_alias and "year_built" in buildings.columns:
+            y = _json_value(buildings["year_built"].iloc[i])
+            if y is not None:
+                attrs["yearOfConstruction"] = int(y)
+        if floors_alias and "floors" in buildings.columns:
+            fl = _json_value(buildings["floors"].iloc[i])
+            if fl is not None:
+                attrs["storeysAboveGround"] = int(fl)
+        obj: dict[str, Any] = {"type": "Building"}
+        if attrs:
+            obj["attributes"] = attrs
+        geoms = [g for part_id, g in by_building.get(key, []) if not part_id]
+        if key not in by_building:
+            z0 = base[i] if np.isfinite(base[i]) else 0.0
+            h = heights[i]
+            if geom is not None and not geom.is_empty and np.isfinite(h) and h > 0:
+                geoms = _extruded(geom, z0, z0 + h, pool)
+            if len(geoms) > 1:
+                # Buildings may not hold a MultiSolid: each polygon of a
+                # MultiPolygon footprint becomes a BuildingPart.
+                for k, g in enumerate(geoms, start=1):
+                    part_id = f"{key}-part{k}"
+                    while part_id in building_ids or part_id in cityobjects:
+                        part_id += "_"
+                    cityobjects[part_id] = {
+                        "type": "BuildingPart",
+                        "parents": [key],
+                        "geometry": [g],
+                    }
+                    children.setdefault(key, []).append(part_id)
+                geoms = []
+        obj["geometry"] = geoms
+        if key in children:
+            obj["children"] = children[key]
+        cityobjects[key] = obj
+    # Buildings first, then their parts.
+    ordered = {k: cityobjects[k] for k in bid if k in cityobjects}
+    ordered.update({k: v for k, v in cityobjects.items() if k not in ordered})
+
+    verts, remap, translate = _quantise(pool)
+    for obj in ordered.values():
+        for g in obj.get("geometry", []):
+            g["boundaries"] = _remap(g["boundaries"], remap)
+    meta: dict[str, Any] = dict(json.loads(json.dumps(metadata or {})))
+    meta["referenceSystem"] = reference
+    if len(verts):
+        real = verts * _SCALE + translate
+        meta["geographicalExtent"] = [
+            *(float(x) for x in real.min(axis=0)),
+            *(float(x) for x in real.max(axis=0)),
+        ]
+    doc = {
+        "type": "CityJSON",
+        "version": "2.0",
+        "transform": {
+            "scale": [_SCALE] * 3,
+            "translate": [float(t) for t in translate],
+        },
+        "metadata": meta,
+        "CityObjects": ordered,
+        "vertices": verts.tolist(),
+    }
+    text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    _atomic_write(out, text)
+    return out
+
+
+def _extruded(
+    geom: Any, z0: float, z1: float, pool: _VertexPool
+) -> list[dict[str, Any]]:
+    """LoD1 Solids extruded from a footprint, one per polygon."""
+    surfaces = [
+        {"type": "GroundSurface"},
+        {"type": "WallSurface"},
+        {"type": "RoofSurface"},
+    ]
+    out = []
+    for poly in shapely.get_parts(geom):
+        shell = _prism(poly, z0, z1, pool)
+        out.append(
+            {
+                "type": "Solid",
+                "lod": _EXTRUDED_LOD,
+                "boundaries": [shell],
+                "semantics": {
+                    "surfaces": surfaces,
+                    "values": [[0] + [1] * (len(shell) - 2) + [2]],
+                },
+            }
+        )
+    return out
+
+
+def _surface_geometries(
+    surf: gpd.GeoDataFrame, pool: _VertexPool, bid: pd.Series
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """CityJSON geometries per building from its surfaces: (part_id, geometry)."""
+    geoms = np.asarray(surf.geometry.array, dtype=object)
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    ok[ok] = shapely.get_type_id(geoms[ok]) == shapely.GeometryType.POLYGON
+    surf, geoms = surf[ok], geoms[ok]
+    if len(surf) == 0:
+        return {}
+    b = surf["building_id"].astype(str).to_numpy()
+    unknown = ~np.isin(b, bid.to_numpy())
+    if unknown.any():
+        msg = (
+            "surfaces refer to buildings not in the buildings layer: "
+            f"{', '.join(repr(x) for x in pd.unique(b[unknown])[:5])}"
+        )
+        raise ValueError(msg)
+
+    def column(name: str, default: str) -> npt.NDArray[np.object_]:
+        if name not in surf.columns:
+            return np.full(len(surf), default, dtype=object)
+        values = surf[name].astype(object).where(surf[name].notna(), default)
+        result: npt.NDArray[np.object_] = values.astype(str).to_numpy(dtype=object)
+        return result
+
+    part = column("part_id", "")
+    lods = column("lod", "")
+    lods[lods == ""] = "2"
+    semantic = column("semantic", "other")
+    stype = column("semantic_type", "")
+    cj_type = [
+        t
+        if t in _BUILDING_SURFACE_TYPES or t.startswith("+")
+        else _CITYJSON_SEMANTIC.get(s)
+        for t, s in zip(stype, semantic, strict=True)
+    ]
+
+    # All ring corners into the pool at once, rings not closed.
+    _, coords, (ring_offsets, poly_offsets) = shapely.to_ragged_array(
+        geoms, include_z=True
+    )
+    coords = np.asarray(coords, dtype=np.float64)
+    if coords.shape[1] == 2:
+        coords = np.column_stack([coords, np.zeros(coords.shape[0])])
+    ring_offsets = np.asarray(ring_offsets, dtype=np.intp)
+    poly_offsets = np.asarray(poly_offsets, dtype=np.intp)
+    closing = np.zeros(coords.shape[0], dtype=bool)
+    closing[ring_offsets[1:] - 1] = True
+    coords = coords[~closing]
+    ro = ring_offsets - np.arange(ring_offsets.shape[0])
+    ids = pool.add(coords)
+
+    # Group surfaces by (building, part, lod), in order of first appearance.
+    groups: dict[tuple[str, str, str], int] = {}
+    gi = np.array(
+        [groups.setdefault(k, len(groups)) for k in zip(b, part, lods, strict=True)],
+        dtype=np.intp,
+    )
+    # Which groups close: vertices merged on the 1 mm grid, one triangulation.
+    q = np.rint(coords / _SCALE)
+    _, first, vid = np.unique(q, axis=0, return_index=True, return_inverse=True)
+    tri = triangulate_rings(coords[first], vid.reshape(-1), ro, poly_offsets)
+    closed = is_closed(tri.faces, group=gi[tri.owner], n=len(groups))
+
+    members: list[list[int]] = [[] for _ in groups]
+    for j, g in enumerate(gi.tolist()):
+        members[g].append(j)
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for (building, part_id, lod), g in groups.items():
+        boundaries = [
+            [
+                ids[ro[r] : ro[r + 1]].tolist()
+                for r in range(poly_offsets[j], poly_offsets[j + 1])
+            ]
+            for j in members[g]
+        ]
+        types = [cj_type[j] for j in members[g]]
+        names = sorted({t for t in types if t})
+        values: list[Any] = [names.index(t) if t else None for t in types]
+        geom: dict[str, Any] = {"lod": lod}
+        if closed[g]:
+            geom["type"] = "Solid"
+            geom["boundaries"] = [boundaries]
+            values = [values]
+        else:
+            geom["type"] = "MultiSurface"
+            geom["boundaries"] = boundaries
+        if names:
+            geom["semantics"] = {
+                "surfaces": [{"type": t} for t in names],
+                "values": values,
+            }
+        out.setdefault(building, []).append((part_id, geom))
+    return out
+
+
+def _quantise(
+    pool: _VertexPool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+    """Quantised, deduplicated vertices, the index map and the translation."""
+    if not pool.chunks:
+        return np.empty((0, 3), np.int64), np.empty(0, np.intp), np.zeros(3)
+    coords = np.concatenate(pool.chunks)
+    # Translating by the minimum keeps coordinates that lie on a 1 mm grid
+    # (like those read from a CityJSON file) exactly on it.
+    translate = coords.min(axis=0)
+    q = np.rint((coords - translate) / _SCALE).astype(np.int64)
+    verts, remap = np.unique(q, axis=0, return_inverse=True)
+    return verts, remap.reshape(-1).astype(np.intp), translate
+
+
+def _remap(boundaries: Any, remap: npt.NDArray[np.intp]) -> Any:
+    """Map pool indices to vertex indices; drop repeated corners and rings < 3."""
+    if boundaries and isinstance(boundaries[0], int):
+        ring: list[int] = []
+        for i in boundaries:
+            j = int(remap[i])
+            if not ring or ring[-1] != j:
+                ring.append(j)
+        while len(ring) > 1 and ring[0] == ring[-1]:
+            ring.pop()
+        return ring
+    return [_remap(b, remap) for b in boundaries]
+
+
+def _atomic_write(out: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,1075 @@
+"""Tests of cim.io.cityjson on every CityJSON file in shared/data/cityjson.
+
+The expectations are computed here from the raw JSON, independently of the
+reader and of geometry.polygons3d:
+
+- object counts with a Counter over ``CityObjects``;
+- open shells by counting, per building, the directed uses of each ring edge
+  (an edge used as often in both directions is matched);
+- volumes of closed shells by the polygon form of the divergence theorem,
+  ``V = sum((p_f - o) . N_f) / 3`` over the faces' Newell area vectors ``N_f``
+  (no triangulation), for two origins ``o`` that must agree; of the LoD1
+  blocks of delft as roof area x height; of Rotterdam's repaired shells (their
+  missing faces are vertical walls) as the flux of ``(0, 0, z)`` through the
+  faces present.
+
+Tolerances: heights 1e-9 m read, 1e-3 m after a round trip (1 mm
+quantisation); volumes rel 1e-9 for exact prisms, rel 5e-4 against the
+Newell form (some LoD2 faces of Den Haag and Zurich are up to a few cm out of
+plane, and a non-planar face has no unique area), rel 1e-6 after a round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from numpy.testing import assert_allclose
+
+import cim
+from cim.errors import CRSError, InputFileError, RepairWarning
+from cim.io.cityjson import (
+    VOLUME_SOURCES,
+    CityJSONData,
+    read_cityjson,
+    twin_from_cityjson,
+    write_cityjson,
+)
+from geometry.polygons3d import mesh_from_surfaces, signed_volume
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityjson"
+FILES = sorted(DATA.glob("*.city.json")) if DATA.is_dir() else []
+NAMES = [f.name for f in FILES]
+
+#: CRS to pass for files that declare none (all Dutch RD New).
+CRS_GIVEN = {
+    "3dbag_multi_lod.city.json": 28992,
+    "rotterdam_subset.city.json": 28992,
+    "denhaag_DH_01_subs.city.json": 28992,
+}
+#: The layers' EPSG code per file.
+EPSG = {
+    "3dbag_multi_lod.city.json": 28992,
+    "delft.city.json": 28992,  # declares the compound EPSG:7415
+    "rotterdam_subset.city.json": 28992,
+    "denhaag_DH_01_subs.city.json": 28992,
+    "zurich_subset_lod2.city.json": 2056,
+}
+
+H_TOL = 1e-9
+H_TOL_ROUND_TRIP = 1e-3
+V_RTOL_EXACT = 1e-9
+V_RTOL_NEWELL = 5e-4
+V_RTOL_ROUND_TRIP = 1e-6
+
+needs_data = pytest.mark.skipif(not FILES, reason=f"no CityJSON files in {DATA}")
+
+
+# -- independent computations on the raw JSON -------------------------------------
+
+
+def raw(path: Path) -> tuple[dict[str, Any], np.ndarray]:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    v = np.asarray(doc["vertices"], dtype=float)
+    t = doc.get("transform")
+    if t:
+        v = v * t["scale"] + np.asarray(t["translate"])
+    return doc, v
+
+
+def highest(geoms: list[dict[str, Any]]) -> dict[str, Any] | None:
+    surf = [
+        g for g in geoms if g["type"] in ("MultiSurface", "CompositeSurface", "Solid")
+    ]
+    return max(surf, key=lambda g: float(g["lod"])) if surf else None
+
+
+def building_surfaces(
+    doc: dict[str, Any], bid: str, lod: str | None = None
+) -> list[tuple[list[list[int]], str | None]]:
+    """(rings, semantic type) of a Building and its BuildingParts."""
+    objs = doc["CityObjects"]
+    members = [bid] + [
+        c for c in objs[bid].get("children", []) if objs[c]["type"] == "BuildingPart"
+    ]
+    out = []
+    for m in members:
+        geoms = objs[m].get("geometry", [])
+        if lod is not None:
+            geoms = [g for g in geoms if float(g["lod"]) == float(lod)]
+        g = highest(geoms)
+        if g is None:
+            continue
+        sem = g.get("semantics") or {"surfaces": [], "values": None}
+        types = [s["type"] for s in sem["surfaces"]]
+        if g["type"] == "Solid":
+            surfaces = [s for shell in g["boundaries"] for s in shell]
+            values = [
+                v
+                for shell in (sem["values"] or [[None] * len(surfaces)])
+                for v in shell
+            ]
+        else:
+            surfaces = g["boundaries"]
+            values = sem["values"] or [None] * len(surfaces)
+        out += [
+            (s, None if v is None else types[v])
+            for s, v in zip(surfaces, values, strict=True)
+        ]
+    return out
+
+
+def unmatched_edges(surfaces: list[tuple[list[list[int]], str | None]]) -> int:
+    uses: Counter[tuple[int, int]] = Counter()
+    for rings, _ in surfaces:
+        for ring in rings:
+            ring = [a for i, a in enumerate(ring) if a != ring[i - 1]]
+            for a, b in zip(ring, ring[1:] + ring[:1], strict=True):
+                uses[(a, b)] += 1
+    edges = {(min(a, b), max(a, b)) for a, b in uses}
+    return sum(abs(uses[(a, b)] - uses[(b, a)]) for a, b in edges)
+
+
+def newell(points: np.ndarray) -> np.ndarray:
+    q = np.roll(points, -1, axis=0)
+    return 0.5 * np.cross(points, q).sum(axis=0)
+
+
+def face_vectors(v: np.ndarray, surfaces: list, origin: np.ndarray) -> list[tuple]:
+    out = []
+    for rings, _ in surfaces:
+        n = sum((newell(v[r] - origin) for r in rings), np.zeros(3))
+        out.append((v[rings[0]].mean(axis=0) - origin, n))
+    return out
+
+
+def newell_volume(v: np.ndarray, surfaces: list, origin: np.ndarray) -> float:
+    return float(sum(c @ n for c, n in face_vectors(v, surfaces, origin)) / 3)
+
+
+def z_flux_volume(v: np.ndarray, surfaces: list, z0: float) -> float:
+    """Flux of (0, 0, z - z0) through the faces: exact for planar faces."""
+    o = v[surfaces[0][0][0][0]]
+    return float(
+        sum(n[2] * (c[2] + o[2] - z0) for c, n in face_vectors(v, surfaces, o))
+    )
+
+
+def surface_indices(surfaces: list) -> np.ndarray:
+    return np.unique([i for rings, _ in surfaces for r in rings for i in r])
+
+
+# -- fixtures ----------------------------------------------------------------------
+
+
+def read_recording(path: Path, **kwargs: Any) -> tuple[CityJSONData, list[Any]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_cityjson(path, **kwargs)
+    return data, list(caught)
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict[str, tuple[CityJSONData, list[Any]]]:
+    return {f.name: read_recording(f, crs=CRS_GIVEN.get(f.name)) for f in FILES}
+
+
+@pytest.fixture(scope="module")
+def round_trips(
+    loaded: dict[str, tuple[CityJSONData, list[Any]]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[Path, CityJSONData]]:
+    out = {}
+    folder = tmp_path_factory.mktemp("cityjson")
+    for name, (data, _) in loaded.items():
+        path = write_cityjson(
+            data.buildings, data.surfaces, folder / name, crs=data.crs
+        )
+        again, _ = read_recording(path)
+        out[name] = (path, again)
+    return out
+
+
+# -- counts and layers ---------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_object_counts(name: str, loaded: dict) -> None:
+    doc, _ = raw(DATA / name)
+    data, _ = loaded[name]
+    types = Counter(o["type"] for o in doc["CityObjects"].values())
+    assert data.counts == dict(types)
+    assert len(data.buildings) == types["Building"]
+    assert data.buildings["parts"].sum() == types.get("BuildingPart", 0)
+    other = Counter(data.other_objects["cityobject_type"])
+    assert other == types - Counter(
+        {"Building": types["Building"], "BuildingPart": types["BuildingPart"]}
+    )
+    assert data.version == doc["version"]
+    ids = [k for k, o in doc["CityObjects"].items() if o["type"] == "Building"]
+    assert data.buildings["building_id"].tolist() == ids
+
+
+@needs_data
+def test_delft_other_objects_have_footprints(loaded: dict) -> None:
+    data, _ = loaded["delft.city.json"]
+    other = data.other_objects
+    assert len(other) == 410
+    assert other.geometry.notna().all()
+    assert other.geometry.is_valid.all()
+    assert set(other.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert json.loads(other["attributes"].iloc[0])  # attributes kept as JSON text
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_layers_follow_the_twin_schema(name: str, loaded: dict) -> None:
+    data, _ = loaded[name]
+    b, s = data.buildings, data.surfaces
+    assert b.crs.to_epsg() == EPSG[name] == data.crs.to_epsg()
+    assert set(b.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert b.geometry.is_valid.all()
+    assert b["building_id"].is_unique
+    assert set(b["volume_source"]) <= set(VOLUME_SOURCES)
+    assert (b["volume_m3"] > 0).all()
+    assert (b["height_m"] > 0).all()
+    assert (b["height_source"] == "measured").all()
+    assert s["surface_id"].is_unique
+    assert s["building_id"].isin(b["building_id"]).all()
+    assert set(s["semantic"]) <= {"ground", "wall", "roof", "closure", "other"}
+    assert s.geometry.has_z.all()
+    assert (s.geom_type == "Polygon").all()
+    assert all(type(x) is str for x in s["semantic"])
+
+
+# -- heights and volumes -------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_heights_against_raw_json(name: str, loaded: dict) -> None:
+    doc, v = raw(DATA / name)
+    data, _ = loaded[name]
+    for row in data.buildings.itertuples():
+        surfaces = building_surfaces(doc, row.building_id)
+        z = v[surface_indices(surfaces), 2]
+        ground = [
+            i for rings, t in surfaces if t == "GroundSurface" for r in rings for i in r
+        ]
+        z_ground = v[ground, 2].min() if ground else z.min()
+        attrs = doc["CityObjects"][row.building_id].get("attributes", {})
+        # 3D BAG's h_maaiveld is the ground level; Rotterdam's TerrainHeight is
+        # 2.5-3.3 m while its ground surfaces are at 0.000: another datum.
+        if "h_maaiveld" in attrs:
+            z_ground = attrs["h_maaiveld"]
+        assert_allclose(row.height_m, z.max() - z_ground, atol=H_TOL)
+        assert_allclose(row.ground_z_m, z_ground, atol=H_TOL)
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_open_shells_counted_independently(name: str, loaded: dict) -> None:
+    doc, _ = raw(DATA / name)
+    data, caught = loaded[name]
+    b = data.buildings
+    is_open = np.array(
+        [unmatched_edges(building_surfaces(doc, i)) > 0 for i in b["building_id"]]
+    )
+    expected = {
+        "3dbag_multi_lod.city.json": 0,
+        "delft.city.json": 160,  # LoD1 blocks without their ground face
+        "denhaag_DH_01_subs.city.json": 0,
+        "rotterdam_subset.city.json": 16,  # party walls left out
+        "zurich_subset_lod2.city.json": 44,  # roofs on separate parts, T-junctions
+    }
+    assert int(is_open.sum()) == expected[name]
+    assert ((b["volume_source"] != "closed").to_numpy() == is_open).all()
+    repairs = [w for w in caught if issubclass(w.category, RepairWarning)]
+    assert len(repairs) == len(caught)
+    if not is_open.any():
+        assert repairs == []
+        return
+    assert len(repairs) == 1
+    msg = str(repairs[0].message)
+    n_closed = int((b["volume_source"] == "closed_after_repair").sum())
+    n_fallback = int((b["volume_source"] == "footprint_x_height").sum())
+    assert f"{int(is_open.sum())} of {len(b)} buildings have open shells" in msg
+    assert f"{n_closed} closed by" in msg
+    assert f"{n_fallback} measured as footprint area x height" in msg
+    assert msg.startswith(name)
+
+
+@needs_data
+def test_delft_open_shells_make_the_naive_volume_depend_on_the_origin() -> None:
+    doc, v = raw(DATA / "delft.city.json")
+    for bid, obj in doc["CityObjects"].items():
+        if obj["type"] != "Building":
+            continue
+        surfaces = building_surfaces(doc, bid)
+        idx = surface_indices(surfaces)
+        lo, hi = v[idx].min(axis=0), v[idx].max(axis=0)
+        a, b = newell_volume(v, surfaces, lo), newell_volume(v, surfaces, hi)
+        assert abs(a - b) > 0.01 * max(abs(a), abs(b))
+
+
+@needs_data
+def test_delft_volumes_are_roof_area_times_height(loaded: dict) -> None:
+    doc, v = raw(DATA / "delft.city.json")
+    data, _ = loaded["delft.city.json"]
+    b = data.buildings
+    assert (b["volume_source"] == "closed_after_repair").all()
+    for row in b.itertuples():
+        surfaces = building_surfaces(doc, row.building_id)
+        o = v[surfaces[0][0][0][0]]
+        faces = face_vectors(v, surfaces, o)
+        up = [i for i, (_, n) in enumerate(faces) if n[2] > 1e-9]
+        z = v[surface_indices(surfaces), 2]
+        roof_z = v[[k for i in up for k in surfaces[i][0][0]], 2]
+        assert_allclose(roof_z, z.max(), atol=1e-9)  # flat blocks
+        expected = sum(faces[i][1][2] for i in up) * (z.max() - z.min())
+        assert_allclose(row.volume_m3, expected, rtol=V_RTOL_EXACT)
+        assert_allclose(row.volume_m3, row.geometry.area * row.height_m, rtol=1e-6)
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_closed_volumes_by_newell_with_two_origins(name: str, loaded: dict) -> None:
+    doc, v = raw(DATA / name)
+    data, _ = loaded[name]
+    closed = data.buildings[data.buildings["volume_source"] == "closed"]
+    for row in closed.itertuples():
+        surfaces = building_surfaces(doc, row.building_id)
+        idx = surface_indices(surfaces)
+        a = newell_volume(v, surfaces, v[idx].min(axis=0))
+        b = newell_volume(v, surfaces, v[idx].max(axis=0))
+        assert_allclose(a, b, rtol=1e-9)  # closed: the origin does not matter
+        assert_allclose(row.volume_m3, a, rtol=V_RTOL_NEWELL)
+
+
+@needs_data
+def test_rotterdam_repaired_volumes_by_z_flux(loaded: dict) -> None:
+    doc, v = raw(DATA / "rotterdam_subset.city.json")
+    data, _ = loaded["rotterdam_subset.city.json"]
+    repaired = data.buildings[data.buildings["volume_source"] == "closed_after_repair"]
+    assert len(repaired) == 8
+    for row in repaired.itertuples():
+        surfaces = building_surfaces(doc, row.building_id)
+        expected = z_flux_volume(v, surfaces, row.ground_z_m)
+        # Walls up to a few mm off vertical add a little flux.
+        assert_allclose(row.volume_m3, expected, rtol=1e-4)
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_repaired_and_fallback_volumes_are_bounded(name: str, loaded: dict) -> None:
+    doc, v = raw(DATA / name)
+    data, _ = loaded[name]
+    for row in data.buildings.itertuples():
+        surfaces = building_surfaces(doc, row.building_id)
+        z = v[surface_indices(surfaces), 2]
+        if row.volume_source == "footprint_x_height":
+            assert_allclose(
+                row.volume_m3, row.geometry.area * (z.max() - row.ground_z_m), rtol=1e-9
+            )
+        else:
+            prism = shapely.union_all(
+                [shapely.Polygon(v[rings[0], :2]).buffer(0) for rings, _ in surfaces]
+            )
+            assert 0 < row.volume_m3 <= prism.area * (z.max() - z.min()) * (1 + 1e-6)
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_surfaces_layer_gives_the_same_volumes(name: str, loaded: dict) -> None:
+    # The twin's surfaces layer alone rebuilds the volumes, whatever the origin.
+    data, _ = loaded[name]
+    b, s = data.buildings, data.surfaces
+    keep = b["volume_source"] != "footprint_x_height"
+    index = pd.Index(b["building_id"])
+    group = index.get_indexer(s["building_id"])
+    meshes = mesh_from_surfaces(
+        s.geometry.array, group=group, n=len(b), semantic=s["semantic"], repair=True
+    )
+    for k in np.flatnonzero(keep.to_numpy()):
+        m = meshes[k]
+        assert m is not None
+        lo, hi = m.bounds
+        v_lo = signed_volume(m.vertices, m.faces, origin=lo)[0]
+        v_hi = signed_volume(m.vertices, m.faces, origin=hi)[0]
+        assert_allclose([v_lo, v_hi], b["volume_m3"].iloc[k], rtol=1e-9)
+
+
+@needs_data
+def test_lod_selection(loaded: dict) -> None:
+    path = DATA / "3dbag_multi_lod.city.json"
+    doc, v = raw(path)
+    top, _ = loaded[path.name]
+    assert set(top.buildings["lod"]) == {"2.2"}
+    volumes = {}
+    for lod in ("1.2", "1.3", "2.2"):
+        data, caught = read_recording(path, crs=28992, lod=lod)
+        assert caught == []
+        assert set(data.buildings["lod"]) == set(data.surfaces["lod"]) == {lod}
+        for row in data.buildings.itertuples():
+            surfaces = building_surfaces(doc, row.building_id, lod=lod)
+            idx = surface_indices(surfaces)
+            expected = newell_volume(v, surfaces, v[idx].min(axis=0))
+            assert_allclose(row.volume_m3, expected, rtol=V_RTOL_NEWELL)
+        volumes[lod] = data.buildings["volume_m3"].to_numpy()
+    assert_allclose(volumes["2.2"], top.buildings["volume_m3"])
+    assert not np.allclose(volumes["1.2"], volumes["2.2"])
+    with pytest.raises(
+        ValueError, match=r"no building has LoD 3; the file has LoD 1.2, 1.3, 2.2"
+    ):
+        read_cityjson(path, crs=28992, lod="3")
+
+
+@needs_data
+def test_building_parts_are_merged(loaded: dict) -> None:
+    data, _ = loaded["zurich_subset_lod2.city.json"]
+    doc, _ = raw(DATA / "zurich_subset_lod2.city.json")
+    s = data.surfaces
+    for row in data.buildings.itertuples():
+        children = doc["CityObjects"][row.building_id]["children"]
+        assert row.parts == len(children)
+        parts = set(s.loc[s["building_id"] == row.building_id, "part_id"])
+        assert parts == set(children)  # Zurich buildings hold no geometry themselves
+
+
+@needs_data
+def test_attributes_become_columns(loaded: dict) -> None:
+    b = loaded["3dbag_multi_lod.city.json"][0].buildings
+    doc, _ = raw(DATA / "3dbag_multi_lod.city.json")
+    years = [
+        o["attributes"]["oorspronkelijk_bouwjaar"] for o in doc["CityObjects"].values()
+    ]
+    assert b["year_built"].dtype == "Int64"
+    assert b["year_built"].tolist() == years
+    assert (
+        b["identificatie"].iloc[0]
+        == doc["CityObjects"]["6751773"]["attributes"]["identificatie"]
+    )
+    assert "dak_type" in b.columns
+
+
+# -- twin --------------------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_twin_from_cityjson(name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)
+        twin = twin_from_cityjson(DATA / name, crs=CRS_GIVEN.get(name), estimate=False)
+    assert isinstance(twin, cim.Twin)
+    assert twin.crs.to_epsg() == EPSG[name]
+    assert (
+        len(twin.buildings)
+        == Counter(o["type"] for o in raw(DATA / name)[0]["CityObjects"].values())[
+            "Building"
+        ]
+    )
+    assert len(twin.surfaces) > 0
+    [source] = twin.metadata["sources"]
+    assert source["file"] == name
+    assert "volume_m3" in twin.buildings.columns
+    assert twin.name == name.split(".")[0]
+
+
+@needs_data
+def test_twin_estimates_storeys_from_measured_heights() -> None:
+    with pytest.warns(RepairWarning, match="storey counts from height"):
+        twin = twin_from_cityjson(DATA / "3dbag_multi_lod.city.json", crs=28992)
+    assert (twin.buildings["floors_source"] == "height").all()
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip(name: str, loaded: dict, round_trips: dict) -> None:
+    data, _ = loaded[name]
+    _, again = round_trips[name]
+    a, b = data.buildings, again.buildings
+    assert b["building_id"].tolist() == a["building_id"].tolist()
+    assert_allclose(b["height_m"], a["height_m"], atol=H_TOL_ROUND_TRIP)
+    assert_allclose(b["ground_z_m"], a["ground_z_m"], atol=H_TOL_ROUND_TRIP)
+    assert_allclose(b["volume_m3"], a["volume_m3"], rtol=V_RTOL_ROUND_TRIP)
+    assert b["volume_source"].tolist() == a["volume_source"].tolist()
+    assert b["parts"].tolist() == a["parts"].tolist()
+    assert b["lod"].tolist() == a["lod"].tolist()
+    assert_allclose(b.geometry.area, a.geometry.area, rtol=1e-9)
+    assert Counter(again.surfaces["semantic"]) == Counter(data.surfaces["semantic"])
+    assert Counter(again.surfaces["semantic_type"]) == Counter(
+        data.surfaces["semantic_type"]
+    )
+    assert again.crs.equals(data.crs)
+    assert again.version == "2.0"
+    # Attributes come back, except those that were null everywhere.
+    for col in a.columns:
+        if col in ("geometry",) or a[col].isna().all():
+            continue
+        assert col in b.columns, col
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_written_files_are_valid(name: str, round_trips: dict) -> None:
+    path, _ = round_trips[name]
+    check_structure(json.loads(path.read_text(encoding="utf-8")))
+
+
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_written_files_pass_the_official_validator(
+    name: str, round_trips: dict
+) -> None:
+    path, _ = round_trips[name]
+    official_validate(path)
+
+
+def test_extruded_buildings_round_trip(
+    measured_buildings: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    # Buildings without surfaces are written as LoD1 blocks: holes become
+    # courtyard walls, MultiPolygons BuildingParts.
+    b = measured_buildings
+    path = write_cityjson(b, None, tmp_path / "district.city.json", crs=b.crs)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    check_structure(doc)
+    assert doc["CityObjects"]["b2"]["children"] == ["b2-part1", "b2-part2"]
+    data, caught = read_recording(path)
+    assert caught == []
+    r = data.buildings
+    assert r["building_id"].tolist() == b["building_id"].tolist()
+    assert (r["volume_source"] == "closed").all()
+    assert_allclose(r["volume_m3"], b.geometry.area * b["height_m"], rtol=V_RTOL_EXACT)
+    assert_allclose(r["height_m"], b["height_m"], atol=H_TOL_ROUND_TRIP)
+    assert_allclose(r["ground_z_m"], 0.0)
+    assert r.geometry.symmetric_difference(b.geometry.to_crs(r.crs)).area.max() < 1e-6
+    assert r["parts"].tolist() == [0, 2, 0, 0]
+    for col in ("floors", "year_built", "households", "name", "use", "owner"):
+        left, right = b[col].astype(object), r[col].astype(object)
+        assert [None if pd.isna(x) else x for x in left] == [
+            None if pd.isna(x) else x for x in right
+        ], col
+    # b1: 4 + 4 courtyard walls, b2: 2 x 4, b3 and b4: 4 each; b2 has 2 caps.
+    assert Counter(data.surfaces["semantic"]) == {"wall": 24, "ground": 5, "roof": 5}
+
+
+def test_write_metadata_and_atomic_replace(
+    measured_buildings: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    out = tmp_path / "d.city.json"
+    out.write_text("old", encoding="utf-8")
+    write_cityjson(
+        measured_buildings, None, out, crs=32650, metadata={"title": "测试社区"}
+    )
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["metadata"]["title"] == "测试社区"
+    assert (
+        doc["metadata"]["referenceSystem"]
+        == "https://www.opengis.net/def/crs/EPSG/0/32650"
+    )
+    assert doc["transform"]["scale"] == [0.001] * 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.city.json"]
+    with pytest.raises(FileNotFoundError):
+        write_cityjson(
+            measured_buildings, None, tmp_path / "no" / "x.city.json", crs=32650
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.city.json"]
+
+
+def test_write_refuses_bad_input(
+    measured_buildings: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    out = tmp_path / "x.city.json"
+    with pytest.raises(CRSError):
+        write_cityjson(measured_buildings, None, out, crs=4326)
+    dup = measured_buildings.copy()
+    dup.loc[1, "building_id"] = "b1"
+    with pytest.raises(ValueError, match="unique"):
+        write_cityjson(dup, None, out, crs=32650)
+    assert not out.exists()
+
+
+# -- CRS ---------------------------------------------------------------------------
+
+
+def minimal(
+    reference: str | None = None, version: str = "2.0", **extra: Any
+) -> dict[str, Any]:
+    """A unit cube building at (85000, 447000) in RD New, quantised to 1 mm."""
+    cube = [
+        [0, 0, 0],
+        [1, 0, 0],
+        [1, 1, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 0, 1],
+        [1, 1, 1],
+        [0, 1, 1],
+    ]
+    doc: dict[str, Any] = {
+        "type": "CityJSON",
+        "version": version,
+        "transform": {"scale": [0.001] * 3, "translate": [85000.0, 447000.0, 0.0]},
+        "CityObjects": {
+            "c": {
+                "type": "Building",
+                "attributes": {
+                    "yearOfConstruction": 1990,
+                    "height_m": 7,
+                    "owner": {"a": 1},
+                },
+                "geometry": [
+                    {
+                        "type": "Solid",
+                        "lod": "1",
+                        "boundaries": [
+                            [
+                                [[0, 3, 2, 1]],
+                                [[4, 5, 6, 7]],
+                                [[0, 1, 5, 4]],
+                                [[1, 2, 6, 5]],
+                                [[2, 3, 7, 6]],
+                                [[3, 0, 4, 7]],
+                            ]
+                        ],
+                        "semantics": {
+                            "surfaces": [
+                                {"type": "GroundSurface"},
+                                {"type": "RoofSurface"},
+                                {"type": "WallSurface"},
+                                {"type": "Window"},
+                            ],
+                            "values": [[0, 1, 2, 2, 3, None]],
+                        },
+                    }
+                ],
+            }
+        },
+        "vertices": [[x * 1000, y * 1000, z * 1000] for x, y, z in cube],
+    }
+    if reference:
+        doc["metadata"] = {"referenceSystem": reference}
+    doc.update(extra)
+    return doc
+
+
+def dump(tmp_path: Path, doc: Any, name: str = "t.city.json") -> Path:
+    p = tmp_path / name
+    p.write_text(json.dumps(doc), encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "https://www.opengis.net/def/crs/EPSG/0/7415",
+        "http://www.opengis.net/def/crs/EPSG/0/7415",
+        "urn:ogc:def:crs:EPSG::7415",
+        "https://www.opengis.net/def/crs/EPSG/0/28992",
+    ],
+)
+def test_reference_system_forms(reference: str, tmp_path: Path) -> None:
+    data = read_cityjson(dump(tmp_path, minimal(reference)))
+    assert data.crs.to_epsg() == 28992
+    assert data.reference_system == reference
+
+
+def test_small_file_details(tmp_path: Path) -> None:
+    data = read_cityjson(dump(tmp_path, minimal("urn:ogc:def:crs:EPSG::7415")))
+    b = data.buildings.iloc[0]
+    assert_allclose([b["volume_m3"], b["height_m"]], [1.0, 1.0], rtol=1e-9)
+    assert b["year_built"] == 1990
+    assert b["cityjson_height_m"] == 7  # an attribute named like a derived column
+    assert json.loads(b["owner"]) == {"a": 1}
+    assert Counter(data.surfaces["semantic"]) == {
+        "ground": 1,
+        "roof": 1,
+        "wall": 2,
+        "other": 2,
+    }
+    assert Counter(data.surfaces["semantic_type"]) == {
+        "GroundSurface": 1, "RoofSurface": 1, "WallSurface": 2, "Window": 1, "": 1
+    }  # fmt: skip
+
+
+def test_cityjson_1_0_without_transform(tmp_path: Path) -> None:
+    doc = minimal("urn:ogc:def:crs:EPSG::28992", version="1.0")
+    t = doc.pop("transform")
+    doc["vertices"] = [
+        [
+            x * t["scale"][0] + t["translate"][0],
+            y * 0.001 + t["translate"][1],
+            z * 0.001,
+        ]
+        for x, y, z in doc["vertices"]
+    ]
+    doc["CityObjects"]["c"]["geometry"][0]["lod"] = 1  # a number in 1.0
+    data = read_cityjson(dump(tmp_path, doc))
+    assert data.version == "1.0"
+    assert data.buildings["lod"].tolist() == ["1"]
+    assert_allclose(data.buildings["volume_m3"], [1.0], rtol=1e-9)
+
+
+def test_missing_crs_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    p = dump(tmp_path, minimal())
+    with pytest.raises(CRSError, match=r"declares no CRS.*crs=28992") as err:
+        read_cityjson(p)
+    assert str(p) in str(err.value)
+    assert read_cityjson(p, crs=28992).crs.to_epsg() == 28992
+    assert read_cityjson(p, crs="EPSG:7415").crs.to_epsg() == 28992
+
+
+@pytest.mark.parametrize("code", [4326, 4979])
+def test_geographic_crs_is_an_error(code: int, tmp_path: Path) -> None:
+    p = dump(tmp_path, minimal(f"https://www.opengis.net/def/crs/EPSG/0/{code}"))
+    with pytest.raises(CRSError, match="geographic"):
+        read_cityjson(p)
+    with pytest.raises(CRSError, match="geographic"):
+        read_cityjson(dump(tmp_path, minimal(), "none.city.json"), crs=code)
+
+
+def test_conflicting_crs_is_an_error(tmp_path: Path) -> None:
+    p = dump(tmp_path, minimal("https://www.opengis.net/def/crs/EPSG/0/7415"))
+    with pytest.raises(CRSError, match="drop crs="):
+        read_cityjson(p, crs=2056)
+
+
+@needs_data
+def test_delft_and_zurich_crs(loaded: dict) -> None:
+    delft, _ = loaded["delft.city.json"]
+    assert delft.reference_system == "https://www.opengis.net/def/crs/EPSG/0/7415"
+    assert delft.crs.to_epsg() == 28992
+    zurich, _ = loaded["zurich_subset_lod2.city.json"]
+    assert zurich.crs.to_epsg() == 2056
+    with pytest.raises(CRSError, match="declares no CRS"):
+        read_cityjson(DATA / "3dbag_multi_lod.city.json")
+
+
+# -- bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", "empty"),
+        (b"  \n ", "only white space"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"<CityModel/>", "not valid JSON"),
+        (b'{"type": "CityJSON", "version": "2.0", "CityObj', "ends early"),
+        (b"[1, 2, 3]", "not CityJSON"),
+        (b'{"type": "FeatureCollection", "features": []}', "not CityJSON"),
+        (b'{"type": "CityJSONFeature", "CityObjects": {}}', "Text Sequences"),
+        (
+            b'{"type": "CityJSON", "version": "3.0", "CityObjects": {}, '
+            b'"vertices": []}',
+            "version '3.0' is not supported",
+        ),
+        (b'{"type": "CityJSON", "version": "2.0", "CityObjects": {}}', "'vertices'"),
+    ],
+)
+def test_bad_input_files(content: bytes, match: str, tmp_path: Path) -> None:
+    p = tmp_path / "bad.city.json"
+    p.write_bytes(content)
+    with pytest.raises(InputFileError, match=match) as err:
+        read_cityjson(p, crs=28992)
+    msg = str(err.value)
+    assert msg.startswith(str(p)) and "\n" not in msg
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="no such file"):
+        read_cityjson(tmp_path / "nope.city.json")
+
+
+@needs_data
+def test_truncated_real_file(tmp_path: Path) -> None:
+    text = (DATA / "delft.city.json").read_bytes()
+    p = tmp_path / "delft.city.json"
+    p.write_bytes(text[: len(text) // 2])
+    with pytest.raises(InputFileError, match=r"ends early|not valid JSON"):
+        read_cityjson(p)
+
+
+def test_damaged_geometry(tmp_path: Path) -> None:
+    doc = minimal("urn:ogc:def:crs:EPSG::28992")
+    doc["CityObjects"]["c"]["geometry"][0]["boundaries"][0][0] = [[0, 3, 2, 99]]
+    with pytest.raises(InputFileError, match="refers to vertex 99"):
+        read_cityjson(dump(tmp_path, doc))
+    doc["CityObjects"]["c"]["geometry"][0]["boundaries"] = [[0, 1]]
+    with pytest.raises(InputFileError, match="malformed Solid"):
+        read_cityjson(dump(tmp_path, doc))
+
+
+# -- validation helpers --------------------------------------------------------------
+
+_LOD = {"type": "string", "pattern": r"^(\d\.)(\d)$|^(\d)$"}
+_RING = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 3}
+_SURFACE = {"type": "array", "items": _RING, "minItems": 1}
+_SEMANTIC_TYPES = [
+    "RoofSurface", "GroundSurface", "WallSurface", "ClosureSurface",
+    "OuterCeilingSurface", "OuterFloorSurface", "Window", "Door",
+    "InteriorWallSurface", "CeilingSurface", "FloorSurface",
+]  # fmt: skip
+
+
+def _semantics(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "surfaces": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"type": {"enum": _SEMANTIC_TYPES}},
+                    "required": ["type"],
+                },
+            },
+            "values": values,
+        },
+        "required": ["surfaces", "values"],
+    }
+
+
+_NULLABLE_INT = {"type": ["integer", "null"]}
+#: The parts of the CityJSON 2.0 schema that the files we write touch, as
+#: published in cityjson.min.schema.json (types, required members, geometry
+#: nesting, LoD pattern, semantic types, typed building attributes).
+SUBSET_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "version", "transform", "CityObjects", "vertices"],
+    "properties": {
+        "type": {"const": "CityJSON"},
+        "version": {"const": "2.0"},
+        "transform": {
+            "type": "object",
+            "required": ["scale", "translate"],
+            "additionalProperties": False,
+            "properties": {
+                k: {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 3,
+                    "maxItems": 3,
+                }
+                for k in ("scale", "translate")
+            },
+        },
+        "metadata": {
+            "type": "object",
+            "properties": {
+                "referenceSystem": {
+                    "type": "string",
+                    "pattern": "^(http|https)://www.opengis.net/def/crs/",
+                },
+                "geographicalExtent": {
+                    "type": "array",
+                    "items": {"type": "number"},
+                    "minItems": 6,
+                    "maxItems": 6,
+                },
+                "title": {"type": "string"},
+            },
+        },
+        "vertices": {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "minItems": 3,
+                "maxItems": 3,
+            },
+        },
+        "CityObjects": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["type", "geometry"],
+                "properties": {
+                    "type": {"enum": ["Building", "BuildingPart"]},
+                    "attributes": {
+                        "type": "object",
+                        "properties": {
+                            "class": {"type": "string"},
+                            "function": {"type": "string"},
+                            "usage": {"type": "string"},
+                            "storeysAboveGround": {"type": "integer"},
+                            "storeysBelowGround": {"type": "integer"},
+                        },
+                    },
+                    "parents": {"type": "array", "items": {"type": "string"}},
+                    "children": {"type": "array", "items": {"type": "string"}},
+                    "geometry": {
+                        "type": "array",
+                        "items": {
+                            "oneOf": [
+                                {
+                                    "type": "object",
+                                    "required": ["type", "lod", "boundaries"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "type": {"const": "Solid"},
+                                        "lod": _LOD,
+                                        "boundaries": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "array",
+                                                "items": _SURFACE,
+                                            },
+                                        },
+                                        "semantics": _semantics(
+                                            {
+                                                "type": "array",
+                                                "items": {
+                                                    "type": "array",
+                                                    "items": _NULLABLE_INT,
+                                                },
+                                            }
+                                        ),
+                                    },
+                                },
+                                {
+                                    "type": "object",
+                                    "required": ["type", "lod", "boundaries"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "type": {"const": "MultiSurface"},
+                                        "lod": _LOD,
+                                        "boundaries": {
+                                            "type": "array",
+                                            "items": _SURFACE,
+                                        },
+                                        "semantics": _semantics(
+                                            {"type": "array", "items": _NULLABLE_INT}
+                                        ),
+                                    },
+                                },
+                            ]
+                        },
+                    },
+                },
+                "if": {"properties": {"type": {"const": "BuildingPart"}}},
+                "then": {"required": ["parents"]},
+            },
+        },
+    },
+}
+
+
+def check_structure(doc: dict[str, Any]) -> None:
+    """The subset schema, plus cjval's checks beyond the schema."""
+    jsonschema.Draft7Validator(SUBSET_SCHEMA).validate(doc)
+    n = len(doc["vertices"])
+    assert len({tuple(v) for v in doc["vertices"]}) == n, "duplicate vertices"
+    used: set[int] = set()
+    objects = doc["CityObjects"]
+    for oid, obj in objects.items():
+        for child in obj.get("children", []):
+            assert oid in objects[child]["parents"]
+        for parent in obj.get("parents", []):
+            assert oid in objects[parent]["children"]
+        for g in obj["geometry"]:
+            surfaces = g["boundaries"][0] if g["type"] == "Solid" else g["boundaries"]
+            for s in surfaces:
+                for ring in s:
+                    used.update(ring)
+                    assert len(ring) >= 3
+                    assert all(
+                        a != b for a, b in zip(ring, ring[1:] + ring[:1], strict=True)
+                    )
+            if "semantics" in g:
+                values = g["semantics"]["values"]
+                values = values[0] if g["type"] == "Solid" else values
+                assert len(values) == len(surfaces)
+                k = len(g["semantics"]["surfaces"])
+                assert all(x is None or 0 <= x < k for x in values)
+    assert used == set(range(n)), "unused or missing vertices"
+
+
+def official_validate(path: Path) -> None:
+    """Validate with cjvalpy, or with the official schema if one is provided.
+
+    cjvalpy has no wheel for Linux/CPython 3.11 and no sdist; the official
+    schema (cityjson/specs, ``schemas/cityjson.min.schema.json`` of v2.0.x)
+    may be given by the ``CITYJSON_SCHEMA`` environment variable or put at
+    ``shared/data/cityjson/schemas/cityjson.min.schema.json``.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        import cjvalpy  # type: ignore[import-not-found]
+    except ImportError:
+        cjvalpy = None
+    if cjvalpy is not None:
+        try:
+            validator = cjvalpy.CJValidator([text])
+        except TypeError:
+            validator = cjvalpy.CJValidator(text)
+        assert validator.validate(), validator.get_report()
+        return
+    schema_path = Path(
+        os.environ.get("CITYJSON_SCHEMA", DATA / "schemas" / "cityjson.min.schema.json")
+    )
+    if not schema_path.is_file():
+        pytest.skip("official CityJSON 2.0 validator not available (cjvalpy or schema)")
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(json.loads(text))
+
+
+def test_subset_schema_rejects_what_the_official_one_rejects() -> None:
+    doc = minimal("https://www.opengis.net/def/crs/EPSG/0/28992")
+    check_structure(doc)
+    bad = json.loads(json.dumps(doc))
+    bad["CityObjects"]["c"]["geometry"][0]["lod"] = 2  # a number, as in 1.0
+    with pytest.raises(jsonschema.ValidationError):
+        check_structure(bad)
+    bad = json.loads(json.dumps(doc))
+    bad["CityObjects"]["c"]["geometry"][0]["type"] = "MultiSolid"
+    with pytest.raises(jsonschema.ValidationError):
+        check_structure(bad)
+    bad = json.loads(json.dumps(doc))
+    bad["CityObjects"]["p"] = {"type": "BuildingPart", "geometry": []}
+    with pytest.raises(jsonschema.ValidationError):
+        check_structure(bad)
+
+
+@needs_data
+def test_write_several_lods_and_select_one(tmp_path: Path) -> None:
+    path = DATA / "3dbag_multi_lod.city.json"
+    low = read_cityjson(path, crs=28992, lod="1.2")
+    high = read_cityjson(path, crs=28992)
+    surfaces = pd.concat([low.surfaces, high.surfaces], ignore_index=True)
+    both = write_cityjson(
+        high.buildings, surfaces, tmp_path / "both.city.json", crs=28992
+    )
+    doc = json.loads(both.read_text(encoding="utf-8"))
+    check_structure(doc)
+    assert [g["lod"] for g in doc["CityObjects"]["6751773"]["geometry"]] == [
+        "1.2",
+        "2.2",
+    ]
+    for lod, ref in ((None, high), ("1.2", low), ("2.2", high)):
+        again = read_cityjson(both, lod=lod)
+        assert_allclose(
+            again.buildings["volume_m3"],
+            ref.buildings["volume_m3"],
+            rtol=V_RTOL_ROUND_TRIP,
+        )
+    only = write_cityjson(
+        high.buildings, surfaces, tmp_path / "low.city.json", crs=28992, lod=1.2
+    )
+    assert set(read_cityjson(only).surfaces["lod"]) == {"1.2"}
