@@ -142,6 +142,19 @@ def _cmd_import_ifc(args: argparse.Namespace, progress: _Progress) -> int:
     )
 
 
+def _cmd_import_cityjson(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.cityjson import twin_from_cityjson
+
+    return _import_with_areas(
+        args,
+        progress,
+        lambda: twin_from_cityjson(
+            args.file, crs=args.crs, lod=args.lod, name=args.name
+        ),
+        "CityJSON",
+    )
+
+
 def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
 
@@ -259,6 +272,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     osm.add_argument("--name", default=None, help="twin name (default: file stem)")
     osm.set_defaults(func=_cmd_import_osm)
+
+    cj = isub.add_parser("cityjson", help="import a CityJSON 1.1/2.0 file")
+    cj.add_argument("file", help="the .city.json file (only read)")
+    cj.add_argument("-o", "--output", required=True, help="target GeoPackage")
+    cj.add_argument(
+        "--crs", default=None, help="CRS when the file states none, e.g. 28992"
+    )
+    cj.add_argument("--lod", default=None, help="level of detail (default: highest)")
+    cj.add_argument("--name", default=None, help="twin name")
+    cj.add_argument(
+        "--rules",
+        default="gbt50353-2013",
+        help="rulebook for far_area_m2 (default: gbt50353-2013)",
+    )
+    cj.set_defaults(func=_cmd_import_cityjson)
 
     ifc = isub.add_parser(
         "ifc", help="import an IFC building model (needs cim-twin[bim])"

@@ -178,3 +178,34 @@ def test_import_ifc_carries_volume_and_floor_areas(tmp_path):
     assert row.far_area_m2 == pytest.approx(row.gross_floor_area_m2)
     assert row.volume_m3 > 0
     assert len(twin.elements) >= 4
+
+
+BAG = DATA / "cityjson" / "3dbag_multi_lod.city.json"
+
+
+@pytest.mark.skipif(not BAG.exists(), reason="shared data not present")
+def test_import_cityjson_carries_volume_and_floor_areas(tmp_path):
+    import json as _json
+
+    out = tmp_path / "bag.gpkg"
+    res = _run("import", "cityjson", str(BAG), "-o", str(out), "--crs", "28992")
+    assert res.returncode == 0, res.stderr
+    twin = cim.read(out)
+    n = sum(
+        1
+        for o in _json.loads(BAG.read_text("utf-8"))["CityObjects"].values()
+        if o["type"] == "Building"
+    )
+    assert len(twin.buildings) == n
+    b = twin.buildings
+    assert (b["volume_m3"] > 0).all()
+    assert (b["far_area_m2"] <= b["gross_floor_area_m2"] + 1e-9).all()
+    assert len(twin.surfaces) > 0
+
+
+@pytest.mark.skipif(not BAG.exists(), reason="shared data not present")
+def test_import_cityjson_without_crs_exit_2(tmp_path):
+    res = _run("import", "cityjson", str(BAG), "-o", str(tmp_path / "x.gpkg"))
+    assert res.returncode == 2
+    assert "declares no CRS" in res.stderr.splitlines()[-1]
+    assert "Traceback" not in res.stderr
