@@ -1,0 +1,43 @@
+"""Pictures of the twin: 3D renderings (pyvista) and 2D maps (matplotlib).
+
+Importing `cim.viz` is light: `render`, `plot_layers` and `save_map` are
+loaded on first use (module ``__getattr__``), and pyvista and matplotlib only
+when they are called.
+
+Examples
+--------
+>>> import cim
+>>> from cim.viz import render
+>>> plotter = render(cim.datasets.load("beijing_haidian_cau"), color="use")
+>>> plotter.close()
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cim.viz.maps import plot_layers, save_map
+    from cim.viz.render import render
+
+__all__ = ["plot_layers", "render", "save_map"]
+
+_WHERE = {
+    "render": "cim.viz.render",
+    "plot_layers": "cim.viz.maps",
+    "save_map": "cim.viz.maps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
