@@ -209,6 +209,38 @@ def _write_csv_atomic(frame: Any, path: Path) -> None:
         raise
 
 
+def _cmd_render(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+    from cim.viz.render import render
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        twin = read_gpkg(args.file)
+        if args.rules:
+            from cim.takeoff import with_floor_areas
+
+            twin = with_floor_areas(twin, args.rules)
+        with progress.step(f"rendering {args.output}"):
+            render(twin, color=args.color, path=args.output, camera=args.camera)
+    _show_warnings(caught, args.quiet)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+    from cim.io.mesh import write_mesh
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        twin = read_gpkg(args.file)
+        with progress.step(f"writing {args.output}"):
+            write_mesh(twin, args.output, lod=args.lod)
+    _show_warnings(caught, args.quiet)
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     from cim import datasets
 
@@ -223,6 +255,15 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     with progress.step("floor-area take-off (zhejiang-future-community)"):
         result = twin_takeoff(twin, "zhejiang-future-community")
     _write_csv_atomic(result.breakdown, out / "takeoff.csv")
+    from cim.takeoff import with_floor_areas
+    from cim.viz.maps import save_map
+    from cim.viz.render import render
+
+    with progress.step("3D picture and map"):
+        pictured = with_floor_areas(twin, "zhejiang-future-community")
+        render(pictured, color="height_m", path=out / "view_height.png")
+        render(pictured, color="use", path=out / "view_use.png")
+        save_map(twin, out / "map.png", column="height_m")
     s = twin.summary()
     s["takeoff"] = {
         "rulebook": result.rulebook,
@@ -243,11 +284,7 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
         f"{tk['far_area_m2']:,.0f} m2 FAR-counted ({tk['rulebook']}); "
         f"site FAR {tk['site_far']}"
     )
-    written = ", ".join(
-        str(out / n)
-        for n in ("site.gpkg", "summary.json", "summary.txt", "takeoff.csv")
-    )
-    print(f"\nwrote {written}")
+    print(f"\nwrote to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     return 0
 
 
@@ -319,6 +356,31 @@ def _parser() -> argparse.ArgumentParser:
     tk.add_argument("--out", required=True, help="breakdown CSV, one row per element")
     tk.set_defaults(func=_cmd_takeoff)
 
+    rd = sub.add_parser("render", help="off-screen 3D picture of a twin (PNG)")
+    rd.add_argument("file", help="twin GeoPackage (only read)")
+    rd.add_argument("--color", default="height_m", help="buildings column to colour by")
+    rd.add_argument("-o", "--output", required=True, help="target .png")
+    rd.add_argument(
+        "--camera",
+        default="iso",
+        choices=["iso", "top", "south", "north", "east", "west"],
+        help="view (default: iso)",
+    )
+    rd.add_argument(
+        "--rules",
+        default=None,
+        help="add gross_floor_area_m2 and far_area_m2 from this rulebook first",
+    )
+    rd.set_defaults(func=_cmd_render)
+
+    ex = sub.add_parser(
+        "export", help="export 3D buildings to glTF (.glb/.gltf) or OBJ"
+    )
+    ex.add_argument("file", help="twin GeoPackage (only read)")
+    ex.add_argument("-o", "--output", required=True, help="target .glb, .gltf or .obj")
+    ex.add_argument("--lod", default="best", choices=["best", "1", "2"])
+    ex.set_defaults(func=_cmd_export)
+
     demo = sub.add_parser("demo", help="run the engine on the bundled sample")
     demo.add_argument("--out", default="demo-output", help="output folder")
     demo.add_argument("--sample", default="beijing_haidian_cau", help="bundled sample")
@@ -351,7 +413,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = _Progress(args.quiet)
     try:
         return int(args.func(args, progress))
-    except (CIMError, ImportError, OSError) as exc:
+    except KeyError as exc:  # unknown column, layer or rulebook entry
+        print(f"cim: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except (CIMError, ImportError, OSError, ValueError) as exc:
         print(f"cim: error: {exc}".splitlines()[0], file=sys.stderr)
         return 2
 

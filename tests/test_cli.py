@@ -68,6 +68,8 @@ def test_demo_writes_summary(tmp_path):
     assert summary["name"] == "beijing_haidian_cau"
     assert (tmp_path / "demo" / "site.gpkg").exists()
     assert "buildings" in res.stdout
+    for name in ("takeoff.csv", "view_height.png", "view_use.png", "map.png"):
+        assert (tmp_path / "demo" / name).stat().st_size > 0
 
 
 @pytest.mark.parametrize(
@@ -209,3 +211,33 @@ def test_import_cityjson_without_crs_exit_2(tmp_path):
     assert res.returncode == 2
     assert "declares no CRS" in res.stderr.splitlines()[-1]
     assert "Traceback" not in res.stderr
+
+
+def test_render_writes_png_and_unknown_column_exit_2(tmp_path, sample_gpkg):
+    out = tmp_path / "view.png"
+    res = _run(
+        "render",
+        str(sample_gpkg),
+        "--color",
+        "far_area_m2",
+        "--rules",
+        "zhejiang-future-community",
+        "-o",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = _run("render", str(sample_gpkg), "--color", "nope", "-o", str(out))
+    assert bad.returncode == 2
+    assert "no buildings column 'nope'" in bad.stderr.splitlines()[-1]
+    assert "Traceback" not in bad.stderr
+
+
+def test_export_glb(tmp_path, sample_gpkg):
+    import trimesh
+
+    out = tmp_path / "site.glb"
+    res = _run("export", str(sample_gpkg), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    scene = trimesh.load(out)
+    assert len(scene.geometry) == len(cim.read(sample_gpkg).buildings)
