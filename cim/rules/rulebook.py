@@ -294,6 +294,11 @@ class Rule:
         Free text: interpretation, doubts.
     rulebook
         Id of the rulebook that defined the rule.
+    params
+        How the indicator is evaluated for this rule, as a TOML table whose
+        keys the indicator defines and checks (e.g. a sunlight rule's
+        ``{day = "great_cold", window_h = [8, 16], max_segments = 2,
+        applies_to = ["residential"]}``); empty for most rules.
     """
 
     id: str
@@ -306,6 +311,7 @@ class Rule:
     verified: bool
     note: str = ""
     rulebook: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def threshold_for(self, **params: object) -> ThresholdValue:
         """The threshold, looked up by parameters if it depends on them.
@@ -873,6 +879,11 @@ _RULE_FIELDS: dict[str, _Field] = {
     "clause": _Field(_string, True),
     "verified": _Field(_boolean, True),
     "note": _Field(_text),
+    "params": _Field(
+        lambda v, at: (
+            dict(v) if isinstance(v, dict) else at.fail("a table of parameters", v)
+        )
+    ),
 }
 
 #: Fields that carry no value: changing them does not unverify a rule.
