@@ -728,8 +728,11 @@ def test_fallback_without_embree_warns(monkeypatch):
 
     import trimesh.ray
 
-    monkeypatch.setattr(trimesh.ray, "has_embree", False)
     scene = extrude_arrays([shapely.box(0, 0, 10, 10)], [5.0])
+    point, normal, _ = south_point()
+    sun = great_cold_sun(step_min=30)
+    fast = sunlight_hours(point, normal, ray_scene(scene, engine="embree"), sun)
+    monkeypatch.setattr(trimesh.ray, "has_embree", False)
     with pytest.raises(ImportError, match="embreex"):
         ray_scene(scene, engine="embree")
     with pytest.warns(RayEngineWarning, match="embreex is not importable"):
@@ -740,8 +743,5 @@ def test_fallback_without_embree_warns(monkeypatch):
         else:
             rs = ray_scene(scene)
             assert rs.engine == "triangle"
-            point, normal, _ = south_point()
-            sun = great_cold_sun(step_min=30)
             slow = sunlight_hours(point, normal, rs, sun)
-            fast = sunlight_hours(point, normal, ray_scene(scene, engine="embree"), sun)
             assert_array_equal(slow.sunlit_min, fast.sunlit_min)
