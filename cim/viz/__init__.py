@@ -20,13 +20,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cim.viz.maps import plot_layers, save_map
     from cim.viz.render import render
+    from cim.viz.sunlight import plot_sunlight, render_sunlight, save_sunlight_map
 
-__all__ = ["plot_layers", "render", "save_map"]
+__all__ = [
+    "plot_layers",
+    "plot_sunlight",
+    "render",
+    "render_sunlight",
+    "save_map",
+    "save_sunlight_map",
+]
 
 _WHERE = {
     "render": "cim.viz.render",
     "plot_layers": "cim.viz.maps",
     "save_map": "cim.viz.maps",
+    "render_sunlight": "cim.viz.sunlight",
+    "plot_sunlight": "cim.viz.sunlight",
+    "save_sunlight_map": "cim.viz.sunlight",
 }
 
 
