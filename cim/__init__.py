@@ -24,6 +24,7 @@ from cim.errors import (
     NetworkWarning,
     RepairWarning,
 )
+from cim.check import check
 from cim.io.gpkg import read_gpkg as read
 from cim.twin import Twin
 
@@ -39,6 +40,7 @@ __all__ = [
     "RepairWarning",
     "Twin",
     "__version__",
+    "check",
     "datasets",
     "read",
 ]

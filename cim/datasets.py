@@ -1,9 +1,12 @@
-"""Bundled sample communities (real OpenStreetMap extracts, ODbL).
+"""Bundled sample twins.
 
-``assets/samples/`` ships each sample as the original OSM extract and as the
-twin GeoPackage built from it by ``cim import osm`` (so loading needs no
-optional dependency). ``tests/test_datasets.py`` rebuilds the GeoPackage from
-the extract and checks that they agree.
+- ``beijing_haidian_cau``: a real OpenStreetMap extract (ODbL).
+  ``assets/samples/`` ships the original extract and the twin GeoPackage built
+  from it by ``cim import osm`` (so loading needs no optional dependency);
+  ``tests/test_datasets.py`` rebuilds the GeoPackage and checks they agree.
+- ``hangzhou_pilot``: an illustrative pilot design in Hangzhou (EPSG:4549),
+  authored for demonstration (``assets/pilot/``, made by
+  ``tools/make_pilot.py``); not a real scheme.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ _SAMPLES = {
         "description": (
             "Beijing, Haidian: residential compounds and campus around China "
             "Agricultural University east campus (OSM, 2026-03)."
+        ),
+    },
+    "hangzhou_pilot": {
+        "gpkg": "pilot/hangzhou_pilot.gpkg",
+        "crs": 4549,
+        "description": (
+            "An illustrative pilot design for a site in Hangzhou (EPSG:4549), "
+            "authored for demonstration: six parcels, towers and slabs with "
+            "balconies, bay windows and a stilt floor, a kindergarten, a "
+            "neighbourhood centre, 3D greening and parking. Not a real scheme."
         ),
     },
 }
@@ -60,6 +73,9 @@ def get_path(name: str, *, kind: str = "gpkg") -> Path:
     entry = _entry(name)
     if kind not in ("gpkg", "osm"):
         msg = f"invalid kind {kind!r}; expected 'gpkg' or 'osm'"
+        raise ValueError(msg)
+    if kind not in entry:
+        msg = f"sample {name!r} has no {kind!r} file"
         raise ValueError(msg)
     return asset_path(str(entry[kind]))
 

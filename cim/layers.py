@@ -182,6 +182,15 @@ BUILDINGS = LayerSchema(
             choices=HOUSEHOLDS_SOURCES,
             description="measured, estimated (floor area / dwelling size) or none",
         ),
+        Column(
+            "service_space_m2",
+            "float64",
+            default=float("nan"),
+            unit="m2",
+            description="floor area of community service space in the building "
+            "(neighbourhood centre, day care, shared rooms), for the "
+            "service-space indicator; empty if unknown",
+        ),
         Column("year_built", "Int64", unit="year", description="year of completion"),
         Column(
             "structure",
@@ -233,6 +242,16 @@ PARCELS = LayerSchema(
             default=float("nan"),
             unit="m",
             description="planning limit: maximum building height",
+        ),
+        Column(
+            "parking_spaces",
+            "Int64",
+            description="car parking spaces provided on the parcel",
+        ),
+        Column(
+            "surface_parking_spaces",
+            "Int64",
+            description="of those, spaces at ground level (not in a garage)",
         ),
         Column("name", "str", default="", description="name"),
     ),

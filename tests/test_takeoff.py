@@ -100,7 +100,7 @@ def test_outside_balcony_half_in_gbt_and_zero_in_zhejiang():
     assert row(zj, "in")["counted_m2"] == 0.0
     assert zj.gross_floor_area_m2 == 113.0
     assert zj.far_area_m2 == 100.0
-    assert zj.chain == (ZJ, GB)
+    assert zj.chain == (ZJ, "gb50180-2018", GB)
 
 
 @pytest.mark.parametrize(

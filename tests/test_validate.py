@@ -596,6 +596,8 @@ def test_validate_layer_returns_a_new_frame(parcels: gpd.GeoDataFrame) -> None:
         "density_max",
         "green_rate_min",
         "height_max_m",
+        "parking_spaces",
+        "surface_parking_spaces",
         "name",
         "geometry",
     ]

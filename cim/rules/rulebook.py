@@ -1271,7 +1271,7 @@ def load_rulebook(name_or_path: str | os.PathLike[str]) -> Rulebook:
     >>> from cim.rules import load_rulebook
     >>> zj = load_rulebook("zhejiang-future-community")
     >>> zj.chain
-    ('zhejiang-future-community', 'gbt50353-2013')
+    ('zhejiang-future-community', 'gb50180-2018', 'gbt50353-2013')
     >>> zj.area_rules[0].id, zj.area_rules[0].verified
     ('zj-fc-balcony-far', False)
     """

@@ -1,0 +1,432 @@
+"""Registrations of the built-in indicators (imported by :mod:`cim.indicators`).
+
+Each function adapts a momepy-style indicator of :mod:`cim.indicators.planning`
+or :mod:`cim.indicators.spacing` to the registry's signature: it takes the
+check's :class:`~cim.indicators.context.Context`, the rule's scope and
+``params``, reuses the context's overlays, and says which inputs behind each
+value are unverified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cim.indicators import planning as pl
+from cim.indicators.context import Context
+from cim.indicators.registry import Evaluation, declare_indicator, register_indicator
+from cim.indicators.spacing import front_spacing
+from cim.layers import GREEN_KINDS
+from cim.rules.rulebook import Rule
+
+_ZONES = ("parcel", "site")
+
+
+def _kinds(params: Mapping[str, Any], default: Sequence[str]) -> list[str]:
+    kinds = params.get("kinds", list(default))
+    if (
+        not isinstance(kinds, list | tuple)
+        or not kinds
+        or any(k not in GREEN_KINDS for k in kinds)
+    ):
+        msg = (
+            f"params.kinds: invalid {kinds!r}; expected a list of green kinds "
+            f"({', '.join(GREEN_KINDS)})"
+        )
+        raise ValueError(msg)
+    return [str(k) for k in kinds]
+
+
+def _number(params: Mapping[str, Any], key: str, default: float) -> float:
+    v = params.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+        raise ValueError(f"params.{key}: invalid {v!r}; expected a number")
+    if v < 0:
+        raise ValueError(f"params.{key}: invalid {v!r}; expected a number >= 0")
+    return float(v)
+
+
+def _aligned(ctx: Context, scope: str, values: pd.Series) -> pd.Series:
+    return pd.Series(values.to_numpy(), index=ctx.ids(scope), name=values.name)
+
+
+@register_indicator(
+    "far",
+    unit="-",
+    scopes=_ZONES,
+    description="plot ratio: FAR-counted floor area above ground / land area",
+)
+def _far(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    v = pl.far(
+        ctx.buildings,
+        ctx.zones(scope),
+        floor_area="far_above_ground_m2",
+        shares=ctx.shares("buildings", scope),
+    )
+    return Evaluation(_aligned(ctx, scope, v), unverified=ctx.unverified_far(scope))
+
+
+@register_indicator(
+    "building_density",
+    unit="-",
+    scopes=_ZONES,
+    description="building footprint inside the zone / land area",
+)
+def _density(ctx: Context, rule: Rule) -> pd.Series:
+    scope = rule.scope
+    v = pl.building_density(
+        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
+    )
+    return _aligned(ctx, scope, v)
+
+
+@register_indicator(
+    "green_rate",
+    unit="-",
+    scopes=_ZONES,
+    params=("factors",),
+    description="counted green area (3D greening by factors) / land area",
+)
+def _green_rate(ctx: Context, rule: Rule) -> pd.Series:
+    scope = rule.scope
+    params = rule.params
+    v = pl.green_rate(
+        ctx.twin.greens,
+        ctx.zones(scope),
+        factors=params.get("factors"),
+        shares=ctx.shares("greens", scope),
+    )
+    return _aligned(ctx, scope, v)
+
+
+@register_indicator(
+    "ground_green_rate",
+    unit="-",
+    scopes=_ZONES,
+    params=("kinds",),
+    description="ground-level green area (no 3D greening) / land area",
+)
+def _ground_green_rate(ctx: Context, rule: Rule) -> pd.Series:
+    scope = rule.scope
+    params = rule.params
+    v = pl.ground_green_rate(
+        ctx.twin.greens,
+        ctx.zones(scope),
+        kinds=_kinds(params, pl.GROUND_GREEN_KINDS),
+        shares=ctx.shares("greens", scope),
+    )
+    return _aligned(ctx, scope, v)
+
+
+@register_indicator(
+    "ground_green_share_of_target",
+    unit="-",
+    scopes=_ZONES,
+    params=("kinds",),
+    description="ground green rate / the zone's green-rate target",
+)
+def _ground_share(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    ground = _ground_green_rate(ctx, rule).to_numpy(dtype="float64")
+    # NaN: no target applies; -inf: a green-rate rule applies, but its
+    # threshold needs a planning parameter that was not given.
+    target = ctx.target("green_rate", scope).to_numpy(dtype="float64")
+    ok = np.isfinite(target) & (target > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(ok, ground / np.where(ok, target, 1.0), np.nan)
+    reason = np.select(
+        [np.isnan(target), np.isneginf(target)],
+        [
+            "no green-rate target: no green_rate_min and no green_rate rule applies",
+            "the green-rate target needs a planning parameter that was not given",
+        ],
+        "",
+    )
+    return Evaluation(
+        ctx.series(scope, v, "ground_green_share_of_target"),
+        applies=ctx.series(scope, ~np.isnan(target), "applies"),
+        reason=ctx.series(scope, reason, "reason"),
+    )
+
+
+@register_indicator(
+    "max_height_m",
+    unit="m",
+    scopes=_ZONES,
+    params=("min_share",),
+    description="height of the tallest building with >= 1% of its footprint "
+    "in the zone",
+)
+def _max_height(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    params = rule.params
+    v = pl.max_height(
+        ctx.buildings,
+        ctx.zones(scope),
+        min_share=_number(params, "min_share", 0.01),
+        shares=ctx.shares("buildings", scope),
+    )
+    return Evaluation(_aligned(ctx, scope, v), unverified=ctx.unverified_height(scope))
+
+
+@register_indicator(
+    "average_storeys",
+    unit="-",
+    scopes=_ZONES,
+    description="housing gross floor area above ground / housing footprint",
+)
+def _average_storeys(ctx: Context, rule: Rule) -> pd.Series:
+    scope = rule.scope
+    return ctx.series(
+        scope, ctx.classes(scope)["average_storeys"].to_numpy(), "average_storeys"
+    )
+
+
+@register_indicator(
+    "dwellings",
+    unit="dwellings",
+    scopes=_ZONES,
+    description="households, split by footprint share",
+)
+def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    v = pl.dwellings(
+        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
+    )
+    return Evaluation(
+        _aligned(ctx, scope, v), unverified=ctx.unverified_dwellings(scope)
+    )
+
+
+def _people(ctx: Context, scope: str, values: pd.Series) -> Evaluation:
+    return Evaluation(
+        _aligned(ctx, scope, values), unverified=ctx.unverified_people(scope)
+    )
+
+
+@register_indicator(
+    "residents",
+    unit="persons",
+    scopes=_ZONES,
+    description="dwellings x persons per household",
+)
+def _residents(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    v = pl.residents(
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=ctx.persons_per_household,
+        shares=ctx.shares("buildings", scope),
+    )
+    return _people(ctx, scope, v)
+
+
+@register_indicator(
+    "residential_land_per_capita_m2",
+    unit="m2/person",
+    scopes=_ZONES,
+    description="land area / residents",
+)
+def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    v = pl.residential_land_per_capita(
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=ctx.persons_per_household,
+        shares=ctx.shares("buildings", scope),
+    )
+    return _people(ctx, scope, v)
+
+
+@register_indicator(
+    "public_green_per_capita_m2",
+    unit="m2/person",
+    scopes=_ZONES,
+    params=("kinds",),
+    description="public green (kind park) / residents",
+)
+def _public_green(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    params = rule.params
+    v = pl.public_green_per_capita(
+        ctx.twin.greens,
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=ctx.persons_per_household,
+        kinds=_kinds(params, ("park",)),
+        green_shares=ctx.shares("greens", scope),
+        building_shares=ctx.shares("buildings", scope),
+    )
+    return _people(ctx, scope, v)
+
+
+@register_indicator(
+    "concentrated_green_per_capita_m2",
+    unit="m2/person",
+    scopes=_ZONES,
+    params=("kinds", "min_width_m"),
+    description="ground green at least min_width_m wide / residents",
+)
+def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    params = rule.params
+    width = _number(params, "min_width_m", 8.0)
+    if width <= 0:
+        raise ValueError(f"params.min_width_m: invalid {width!r}; expected > 0")
+    v = pl.concentrated_green_per_capita(
+        ctx.twin.greens,
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=ctx.persons_per_household,
+        min_width_m=width,
+        kinds=_kinds(params, ("ground", "park")),
+        building_shares=ctx.shares("buildings", scope),
+    )
+    return _people(ctx, scope, v)
+
+
+@register_indicator(
+    "service_space_per_100_households_m2",
+    unit="m2/100 dwellings",
+    scopes=_ZONES,
+    description="community service floor area (buildings.service_space_m2) "
+    "per 100 households",
+)
+def _service_space(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    v = pl.service_space_per_100_households(
+        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
+    )
+    reason = np.where(
+        v.isna().to_numpy(),
+        "no service_space_m2 given, or no dwellings",
+        "",
+    )
+    return Evaluation(
+        _aligned(ctx, scope, v),
+        reason=ctx.series(scope, reason, "reason"),
+        unverified=ctx.unverified_dwellings(scope),
+    )
+
+
+def _parking(ctx: Context, scope: str, func: Any, column: str) -> Evaluation:
+    parcels = ctx.twin.parcels
+    zones = None if scope == "parcel" else ctx.zones(scope)
+    v = func(
+        parcels,
+        ctx.buildings,
+        zones,
+        building_shares=ctx.shares("buildings", scope),
+        parcel_shares=None if zones is None else ctx.shares("parcels", scope),
+    )
+    reason = np.where(
+        v.isna().to_numpy(), f"no parcels.{column} given, or no dwellings", ""
+    )
+    return Evaluation(
+        _aligned(ctx, scope, v),
+        reason=ctx.series(scope, reason, "reason"),
+        unverified=ctx.unverified_dwellings(scope),
+    )
+
+
+@register_indicator(
+    "parking_spaces_per_household",
+    unit="spaces/dwelling",
+    scopes=_ZONES,
+    description="car spaces (parcels.parking_spaces) per household",
+)
+def _parking_ratio(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    return _parking(ctx, scope, pl.parking_spaces_per_household, "parking_spaces")
+
+
+@register_indicator(
+    "surface_parking_per_household",
+    unit="spaces/dwelling",
+    scopes=_ZONES,
+    description="ground-level car spaces (parcels.surface_parking_spaces) "
+    "per household",
+)
+def _surface_parking(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    return _parking(
+        ctx, scope, pl.surface_parking_per_household, "surface_parking_spaces"
+    )
+
+
+def _spacing(ctx: Context, rule: Rule, column: str) -> Evaluation:
+    scope = rule.scope
+    params = rule.params
+    tall = (
+        _number(params, "max_south_height_m", 0.0)
+        if "max_south_height_m" in params
+        else float("inf")
+    )
+    search = _number(params, "search_m", 150.0)
+    key = ("front_spacing", tall, search)
+    table = ctx.cached(
+        key,
+        lambda: front_spacing(ctx.buildings, search_m=search, max_south_height_m=tall),
+    )
+    ids = ctx.ids(scope)
+    sub = table.reindex(ids)
+    has = (sub["n_south"] > 0).to_numpy()
+    reason = np.where(
+        has,
+        "",
+        f"no building of at most {tall:g} m due south within {search:g} m",
+    )
+    return Evaluation(
+        pd.Series(sub[column].to_numpy(), index=ids, name=column),
+        applies=pd.Series(has, index=ids),
+        reason=pd.Series(reason, index=ids),
+        unverified=ctx.unverified_height(scope),
+    )
+
+
+@register_indicator(
+    "front_spacing_m",
+    unit="m",
+    scopes=("building", "dwelling"),
+    params=("max_south_height_m", "search_m"),
+    description="wall-to-wall distance to the nearest building due south",
+)
+def _front_spacing_m(ctx: Context, rule: Rule) -> Evaluation:
+    return _spacing(ctx, rule, "front_spacing_m")
+
+
+@register_indicator(
+    "front_spacing_ratio",
+    unit="-",
+    scopes=("building", "dwelling"),
+    params=("max_south_height_m", "search_m"),
+    description="smallest distance to a building due south / that building's height",
+)
+def _front_spacing_ratio(ctx: Context, rule: Rule) -> Evaluation:
+    return _spacing(ctx, rule, "front_spacing_ratio")
+
+
+# -- engines written elsewhere -------------------------------------------------
+
+declare_indicator(
+    "sunlight_hours",
+    unit="h",
+    scopes=("dwelling", "building"),
+    provider="cim.sunlight",
+    description="hours of direct sun on the window sill on the rule's day "
+    "(params: day, window_h, max_segments), from the sunlight engine "
+    "(geometry.sunlight)",
+)
+
+declare_indicator(
+    "life_circle_walk_m",
+    unit="m",
+    scopes=("dwelling",),
+    provider="cim.indicators.accessibility",
+    description="walking distance along the street network from a dwelling to "
+    "the facilities of its life circle",
+)
