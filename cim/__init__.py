@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 from cim import datasets
+from cim.check import check
 from cim.errors import (
     CIMError,
     CIMWarning,
@@ -24,7 +25,6 @@ from cim.errors import (
     NetworkWarning,
     RepairWarning,
 )
-from cim.check import check
 from cim.io.gpkg import read_gpkg as read
 from cim.twin import Twin
 
