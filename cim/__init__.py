@@ -26,6 +26,7 @@ from cim.errors import (
     RepairWarning,
 )
 from cim.io.gpkg import read_gpkg as read
+from cim.network.circles import travel_circles
 from cim.twin import Twin
 
 __version__ = "0.1.0"
@@ -43,4 +44,5 @@ __all__ = [
     "check",
     "datasets",
     "read",
+    "travel_circles",
 ]

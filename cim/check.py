@@ -493,7 +493,8 @@ def _rows(
             reason[off] = ind_reason[off]
             applies &= ind_applies
     passed, margin = _compare(op, values, limits.lo, limits.hi)
-    known = np.isfinite(values)
+    # +-inf is a value (e.g. no facility reachable: infinitely far), NaN is not.
+    known = ~np.isnan(values)
     if limits.unknown:
         known = np.zeros(n, dtype=bool)
     status = np.where(passed, "pass", "fail").astype(object)

@@ -241,6 +241,305 @@ def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
     return 0
 
 
+def _key_values(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            msg = f"invalid --param {item!r}; expected KEY=VALUE, e.g. city_size=large"
+            raise ValueError(msg)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+    from cim.sunlight import (
+        parse_day,
+        sunlight_check,
+        sunlight_impact,
+        write_sunlight,
+    )
+
+    day = None if args.day is None else parse_day(args.day)
+    params = _key_values(args.param)
+    proposed = [i.strip() for v in args.proposed for i in v.split(",") if i.strip()]
+    options: dict[str, Any] = {
+        "day": day,
+        "year": args.year,
+        "step_min": args.step_min,
+        "threshold_params": params,
+    }
+    impact = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step(f"reading {args.file}"):
+            twin = read_gpkg(args.file)
+            base = None if args.baseline is None else read_gpkg(args.baseline)
+        with progress.step(f"sunlight check ({args.rules})"):
+            check = sunlight_check(twin, args.rules, **options)
+        if proposed or base is not None:
+            what = (
+                f"without {', '.join(proposed)}"
+                if proposed
+                else f"against {args.baseline}"
+            )
+            with progress.step(f"impact on existing windows ({what})"):
+                if proposed:
+                    impact = sunlight_impact(twin, proposed, args.rules, **options)
+                else:
+                    assert base is not None
+                    impact = sunlight_impact(base, twin, args.rules, **options)
+        with progress.step(f"writing {args.out}"):
+            write_sunlight(args.out, check, impact)
+        if args.png or args.map:
+            from cim.viz.sunlight import render_sunlight, save_sunlight_map
+
+            shown = check if impact is None else impact
+            with progress.step("pictures"):
+                if args.png:
+                    render_sunlight(twin, shown, path=args.png)
+                if args.map:
+                    save_sunlight_map(twin, shown, args.map)
+    _show_warnings(caught, args.quiet)
+    loc = check.location
+    print(
+        f"site        {loc.lon:.4f} E, {loc.lat:.4f} N (true north "
+        f"{loc.north_angle_deg:+.2f} deg from grid north), year {check.year}"
+    )
+    for row in check.rules.itertuples():
+        day_name = {
+            "great_cold": "Great Cold day",
+            "winter_solstice": "Winter Solstice",
+        }
+        print(
+            f"rule        {row.rule_id} ({row.rulebook}): {day_name[row.day]} "
+            f"{row.date}, {row.window_start_h:g}-{row.window_end_h:g} h true solar "
+            f"time, >= {row.threshold_h:g} h"
+        )
+        print(f"            {row.clause}")
+        print(
+            f"            {row.n_buildings:,} buildings, {row.n_buildings_failed:,} "
+            f"fail; {row.n_points:,} points, {row.n_points_failed:,} fail"
+        )
+        failed = check.buildings[
+            (check.buildings["rule_id"] == row.rule_id) & ~check.buildings["passed"]
+        ]["building_id"].tolist()
+        if failed:
+            more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+            print(f"            failing: {', '.join(failed[:10])}{more}")
+    for row in check.skipped.itertuples():
+        print(f"skipped     {row.rule_id}: {row.reason}")
+    if impact is not None:
+        print(f"impact      of {', '.join(impact.proposed)} on existing windows")
+        for rid in impact.rules["rule_id"]:
+            lost = impact.lost[impact.lost["rule_id"] == rid]
+            b = impact.buildings[impact.buildings["rule_id"] == rid]
+            now = b[b["status"] == "lost"]["building_id"].tolist()
+            print(
+                f"            {rid}: {len(lost):,} windows of "
+                f"{lost['building_id'].nunique():,} buildings lose compliance; "
+                f"buildings that fail now: {', '.join(now) or 'none'}"
+            )
+        for row in impact.blockers.itertuples():
+            print(
+                f"            blocked by {row.building_id}: {row.n_points_lost:,} "
+                f"windows, buildings {row.buildings_lost or 'none'}"
+            )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _node_id(text: str) -> Any:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _write_layers_atomic(path: Path, layers: dict[str, Any]) -> None:
+    """Write GeoDataFrames as layers of one new GeoPackage, atomically."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    Path(tmp).unlink()
+    try:
+        for name, frame in layers.items():
+            frame.to_file(tmp, layer=name, driver="GPKG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _circles_map(twin: Any, result: Any, path: Path) -> None:
+    """Buildings coloured by the categories reached within the first circle."""
+    import os
+    import tempfile
+
+    from matplotlib.figure import Figure
+
+    from cim.viz.maps import plot_layers
+
+    first = f"{result.minutes[0]:g}min"
+    present = [c for c, n in result.coverage["facilities"].items() if n > 0]
+    column = f"categories_within_{first}"
+    b = result.buildings
+    reached = sum((b[f"count_{c}_{first}"] > 0).astype(int) for c in present)
+    shown = twin.with_layer(
+        "buildings", twin.buildings.assign(**{column: reached}), estimate=False
+    )
+    figure = Figure(figsize=(10.0, 8.0), dpi=150.0, layout="constrained")
+    ax = figure.add_subplot()
+    plot_layers(
+        shown,
+        column=column,
+        ax=ax,
+        title=f"{twin.name}: facility categories within {result.minutes[0]:g} min "
+        f"({result.mode}{', ' + result.time if result.time else ''})",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
+    )
+    os.close(fd)
+    try:
+        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.gpkg import read_gpkg
+    from cim.network import travel_circles
+    from cim.network.modes import parse_time
+
+    if args.time is not None:
+        parse_time(args.time)  # fail early on a bad time
+    gates = {_node_id(g): True for g in args.open_gate}
+    gates.update({_node_id(g): False for g in args.close_gate})
+    out = Path(args.out)
+    picture = Path(args.map) if args.map else out.with_suffix(".png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step(f"reading {args.file}"):
+            twin = read_gpkg(args.file)
+        what = f"{args.mode} circles of {', '.join(f'{m:g}' for m in args.minutes)} min"
+        with progress.step(what):
+            result = travel_circles(
+                twin,
+                minutes=args.minutes,
+                mode=args.mode,
+                time=args.time,
+                gates=gates or None,
+                isochrones=not args.no_isochrones,
+            )
+        layers = {"buildings": result.buildings, "facilities": result.facilities}
+        if result.isochrones is not None:
+            layers["isochrones"] = result.isochrones
+        with progress.step(f"writing {out}"):
+            _write_layers_atomic(out, layers)
+        with progress.step(f"map {picture}"):
+            _circles_map(twin, result, picture)
+    _show_warnings(caught, args.quiet)
+    b = result.buildings
+    flagged = int(b["snap_flagged"].sum())
+    print(
+        f"circles     {result.mode}, {', '.join(f'{m:g}' for m in result.minutes)} "
+        f"min{', at ' + result.time if result.time else ''}; "
+        f"{len(b):,} buildings, weighted by {result.weight}"
+    )
+    if result.closed_gates:
+        shown = ", ".join(map(str, result.closed_gates[:8]))
+        print(f"gates       {len(result.closed_gates)} closed: {shown}")
+    print(
+        f"snapping    median access {b['access_m'].median():.1f} m; {flagged} "
+        "buildings flagged (over 50 m or off the network)"
+    )
+    cov = result.coverage[result.coverage["facilities"] > 0]
+    head = "".join(f"{'share ' + f'{m:g}' + ' min':>14}" for m in result.minutes)
+    print(f"{'category':<18}{'facilities':>10}{head}")
+    for cat, row in cov.iterrows():
+        shares = "".join(f"{row[f'share_{m:g}min']:>14.1%}" for m in result.minutes)
+        print(f"{cat!s:<18}{int(row['facilities']):>10}{shares}")
+    print(f"wrote {out} and {picture}")
+    return 0
+
+
+def _check_summary(report: Any, show: int = 20) -> list[str]:
+    counts = report.counts()
+    book = report.rulebook
+    lines = [
+        f"rulebook    {book.id} (chain: {' > '.join(book.chain)})",
+        "rows        "
+        + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items()),
+    ]
+    for scope in ("site", "parcel"):
+        status = report.summary(scope)["status"]
+        if len(status) > show:
+            text = ", ".join(f"{n:,} {k}" for k, n in status.value_counts().items())
+        else:
+            text = ", ".join(f"{i} {s}" for i, s in status.items())
+        if len(status):
+            lines.append(f"{scope + 's':<12}{text}")
+    fails = report.failures()
+    for r in fails.head(show).itertuples():
+        limit = (
+            f"{r.limit[0]:g}-{r.limit[1]:g}"
+            if isinstance(r.limit, tuple)
+            else f"{r.op} {r.limit:g}"
+        )
+        lines.append(
+            f"fail        {r.feature_id}: {r.rule_id} {r.indicator} {r.value:.4g} "
+            f"(limit {limit}; {r.clause})"
+        )
+    if len(fails) > show:
+        lines.append(f"            ... and {len(fails) - show:,} more failures")
+    rows = report.rows
+    why = rows.loc[rows["status"] == "not_evaluated"].groupby("reason").size()
+    for reason, n in why.items():
+        lines.append(f"not eval.   {n:,} rows: {reason}")
+    return lines
+
+
+def _cmd_check(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.check import check
+    from cim.io.gpkg import read_gpkg
+
+    params: dict[str, Any] = _key_values(args.param)
+    if args.climate_zone is not None:
+        params["climate_zone"] = args.climate_zone
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step(f"reading {args.file}"):
+            twin = read_gpkg(args.file)
+        with progress.step(f"checking against {args.rules}"):
+            report = check(twin, args.rules, params=params)
+        if args.json:
+            with progress.step(f"writing {args.json}"):
+                report.to_json(args.json)
+        if args.html:
+            with progress.step(f"writing {args.html}"):
+                report.to_html(args.html)
+    _show_warnings(caught, args.quiet)
+    print("\n".join(_check_summary(report)))
+    return 1 if args.strict and not report.passed else 0
+
+
+def _cmd_scenario(args: argparse.Namespace, progress: _Progress) -> int:
+    from scenarios._cli import scenario_command
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = scenario_command(args, progress.step)
+    _show_warnings(caught, args.quiet)
+    print(text)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     from cim import datasets
 
@@ -284,6 +583,25 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
         f"{tk['far_area_m2']:,.0f} m2 FAR-counted ({tk['rulebook']}); "
         f"site FAR {tk['site_far']}"
     )
+    from cim._assets import asset_path
+    from cim.check import check
+    from cim.io.gpkg import read_gpkg
+
+    with progress.step(
+        "compliance check of the pilot design (zhejiang-future-community)"
+    ):
+        pilot = read_gpkg(asset_path("pilot", "hangzhou_pilot.gpkg"))
+        report = check(pilot, "zhejiang-future-community")
+        report.to_html(out / "compliance.html")
+        report.to_json(out / "compliance.json")
+    print("\ncompliance  pilot design (illustrative), assets/pilot/hangzhou_pilot.gpkg")
+    print("\n".join(_check_summary(report)))
+    from scenarios.renovation import demo as renovation_demo
+
+    with progress.step("renovation packages for the sample old estate"):
+        ranking = renovation_demo(out)
+    print("\nrenovation  sample old estate (synthetic; placeholder costs)")
+    print(ranking)
     print(f"\nwrote to {out}/: " + ", ".join(sorted(p.name for p in out.iterdir())))
     return 0
 
@@ -356,6 +674,35 @@ def _parser() -> argparse.ArgumentParser:
     tk.add_argument("--out", required=True, help="breakdown CSV, one row per element")
     tk.set_defaults(func=_cmd_takeoff)
 
+    ck = sub.add_parser(
+        "check",
+        help="compliance check against a rulebook: JSON and HTML reports",
+        description="Check a twin against a rulebook. Exits 0 whether or not "
+        "rules fail (1 with --strict if any fails; 2 on bad input).",
+    )
+    ck.add_argument("file", help="twin GeoPackage (only read)")
+    ck.add_argument(
+        "--rules",
+        default="zhejiang-future-community",
+        help="rulebook id or .toml path (default: zhejiang-future-community)",
+    )
+    ck.add_argument(
+        "--climate-zone",
+        default=None,
+        help="building climate zone I-VII (Hangzhou: III)",
+    )
+    ck.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="planning parameter, e.g. life_circle=5, development=renewal (repeatable)",
+    )
+    ck.add_argument("--json", default=None, help="write the rows as JSON")
+    ck.add_argument("--html", default=None, help="write the HTML report")
+    ck.add_argument("--strict", action="store_true", help="exit 1 if any rule fails")
+    ck.set_defaults(func=_cmd_check)
+
     rd = sub.add_parser("render", help="off-screen 3D picture of a twin (PNG)")
     rd.add_argument("file", help="twin GeoPackage (only read)")
     rd.add_argument("--color", default="height_m", help="buildings column to colour by")
@@ -380,6 +727,152 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True, help="target .glb, .gltf or .obj")
     ex.add_argument("--lod", default="best", choices=["best", "1", "2"])
     ex.set_defaults(func=_cmd_export)
+
+    sun = sub.add_parser(
+        "sunlight",
+        help="hours of sun at ground-floor windows against a rulebook's sunlight rules",
+    )
+    sun.add_argument("file", help="twin GeoPackage (only read)")
+    sun.add_argument(
+        "--rules",
+        default="hangzhou",
+        help="rulebook id or .toml path with sunlight rules (default: hangzhou)",
+    )
+    sun.add_argument(
+        "--day",
+        default=None,
+        help="great-cold or winter-solstice: check only that day's rules "
+        "(default: every sunlight rule, each on its own day)",
+    )
+    sun.add_argument(
+        "--year", type=int, default=None, help="year of the day (default: this year)"
+    )
+    sun.add_argument(
+        "--step-min",
+        type=float,
+        default=None,
+        help="time step [min] instead of the rules' (Hangzhou: at most 5)",
+    )
+    sun.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameter of a tabled threshold, e.g. city_size=large (repeatable)",
+    )
+    before = sun.add_mutually_exclusive_group()
+    before.add_argument(
+        "--proposed",
+        action="append",
+        default=[],
+        metavar="ID[,ID...]",
+        help="building ids of a proposed design in FILE: list the existing windows "
+        "that lose compliance with them (repeatable)",
+    )
+    before.add_argument(
+        "--baseline",
+        default=None,
+        help="twin GeoPackage of the existing situation; FILE is the proposal",
+    )
+    sun.add_argument("--out", required=True, help="target GeoPackage (sun.gpkg)")
+    sun.add_argument("--png", default=None, help="3D picture of the windows (.png)")
+    sun.add_argument("--map", default=None, help="map of failing windows (.png)")
+    sun.set_defaults(func=_cmd_sunlight)
+
+    circ = sub.add_parser(
+        "circles",
+        help="travel circles: nearest facility, counts within N minutes, per building",
+    )
+    circ.add_argument("file", help="twin GeoPackage (only read)")
+    circ.add_argument(
+        "--minutes",
+        nargs="+",
+        type=float,
+        default=[5.0, 10.0, 30.0],
+        help="circle sizes in minutes (default: 5 10 30)",
+    )
+    circ.add_argument(
+        "--mode", choices=["walk", "bike", "drive"], default="walk", help="travel mode"
+    )
+    circ.add_argument(
+        "--time", default=None, help="time of day for gates, e.g. 22:30 or 'Sa 22:30'"
+    )
+    circ.add_argument(
+        "--open-gate",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="treat this gate node as open (repeatable)",
+    )
+    circ.add_argument(
+        "--close-gate",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="treat this gate node as closed (repeatable)",
+    )
+    circ.add_argument(
+        "--no-isochrones", action="store_true", help="skip the isochrones layer"
+    )
+    circ.add_argument("--out", required=True, help="target GeoPackage (circles.gpkg)")
+    circ.add_argument(
+        "--map", default=None, help="map picture (default: the --out name with .png)"
+    )
+    circ.set_defaults(func=_cmd_circles)
+
+    scn = sub.add_parser(
+        "scenario", help="plans as edits: compare, branches, renovation packages"
+    )
+    ssub = scn.add_subparsers(dest="action", required=True)
+    srun = ssub.add_parser("run", help="apply plans to a twin and compare them")
+    srun.add_argument("plans", nargs="+", help="scenario .toml/.json files (read)")
+    srun.add_argument("--twin", required=True, help="baseline twin GeoPackage")
+    srun.add_argument("--html", default=None, help="write the comparison report")
+    srun.add_argument("--csv", default=None, help="write the tidy indicator table")
+    srun.add_argument(
+        "--indicators", default=None, help="comma-separated modules (default: all)"
+    )
+    srun.add_argument("--rules", default=None, help="rulebook of take-off, compliance")
+    srun.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="planning parameter of the compliance check, e.g. climate_zone=III",
+    )
+    srun.add_argument(
+        "--save-branch",
+        action="store_true",
+        help="also save the plans as branches in the twin GeoPackage (atomic)",
+    )
+    srun.add_argument("--overwrite", action="store_true", help="replace branches")
+    sbr = ssub.add_parser("branches", help="list the branches of a twin GeoPackage")
+    sbr.add_argument("twin", help="twin GeoPackage (only read)")
+    sco = ssub.add_parser("checkout", help="write the twin of a branch")
+    sco.add_argument("twin", help="twin GeoPackage (only read)")
+    sco.add_argument("name", help="branch name")
+    sco.add_argument("-o", "--output", required=True, help="target GeoPackage")
+    sre = ssub.add_parser(
+        "renovate", help="classify buildings and rank renovation packages"
+    )
+    sre.add_argument(
+        "twin", nargs="?", default=None, help="twin GeoPackage (default: sample estate)"
+    )
+    sre.add_argument("--packages", default=None, help="comma-separated package ids")
+    sre.add_argument("--far-uplift", type=float, default=None, help="FAR uplift [-]")
+    sre.add_argument("--sale-price", type=float, default=None, help="CNY per m2")
+    sre.add_argument("--year", type=int, default=None, help="reference year")
+    sre.add_argument("--rules", default=None, help="rulebook of take-off, compliance")
+    sre.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="planning parameter of the compliance check, e.g. climate_zone=III",
+    )
+    sre.add_argument("--indicators", default=None, help="comma-separated modules")
+    sre.add_argument("--html", default=None, help="write the report")
+    scn.set_defaults(func=_cmd_scenario)
 
     demo = sub.add_parser("demo", help="run the engine on the bundled sample")
     demo.add_argument("--out", default="demo-output", help="output folder")

@@ -389,7 +389,9 @@ def facility_categories() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``category``, with ``name_zh``, ``name_en``, ``life_circle``
-        (``5``, ``10``, ``15``, ``none``), ``osm_tags`` (``;``-separated
+        (``5``, ``10``, ``15``, ``none``), ``required`` (``yes`` where GB
+        50180-2018 Appendix B marks the facility as required, unverified),
+        ``osm_tags`` (``;``-separated
         alternatives, each ``key=value`` terms joined by ``+``) and ``note``.
     """
     table = pd.read_csv(asset_path("facility_categories.csv"), dtype=str)

@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point, Polygon, box
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+from shapely.ops import split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -417,6 +420,76 @@ def site() -> gpd.GeoDataFrame:
     )
 
 
+#: Streets (site coordinates): perimeter roads, the roads between parcels, and
+#: estate paths into the larger compounds, with (x, y) polylines and class.
+STREETS = [
+    ([(-5, -5), (385, -5)], "secondary", "文一路（示意）"),
+    ([(-5, 325), (385, 325)], "tertiary", "北侧道路"),
+    ([(-5, -5), (-5, 325)], "tertiary", "西侧道路"),
+    ([(385, -5), (385, 325)], "tertiary", "东侧道路"),
+    ([(210, -5), (210, 325)], "residential", "邻里中心路"),
+    ([(-5, 160), (385, 160)], "residential", "社区主路"),
+    ([(305, 160), (305, 325)], "residential", "公园路"),
+    ([(210, 245), (305, 245)], "living_street", "幼儿园前路"),
+    ([(100, -5), (100, 160)], "footway", "A 组团步道"),
+    ([(100, 160), (100, 325)], "footway", "C 组团步道"),
+    ([(300, -5), (300, 160)], "footway", "B 组团步道"),
+]
+#: A compound gate on the A estate path (closed at night), as in many estates.
+GATE = ((100, 0), "06:00-22:00")
+
+
+def network() -> nx.MultiDiGraph:
+    """A street graph noded at every crossing, two-way, with one timed gate."""
+    lines = [LineString([(X0 + x, Y0 + y) for x, y in pts]) for pts, _, _ in STREETS]
+    gate_xy = (X0 + GATE[0][0], Y0 + GATE[0][1])
+    noded = shapely.get_parts(shapely.node(shapely.multilinestrings(lines)))
+    ids: dict[tuple[float, float], int] = {}
+
+    def node(xy: tuple[float, float]) -> int:
+        key = (round(xy[0], 3), round(xy[1], 3))
+        return ids.setdefault(key, len(ids) + 1)
+
+    G = nx.MultiDiGraph(crs=CRS, name="hangzhou_pilot streets (illustrative)")
+    for seg in noded:
+        # Split the A estate path at the gate, so the gate is a node.
+        pieces = [seg]
+        if seg.distance(Point(gate_xy)) < 1e-6 and not any(
+            Point(c).equals(Point(gate_xy)) for c in seg.coords
+        ):
+            pieces = list(shapely.get_parts(split(seg, Point(gate_xy).buffer(1e-9))))
+            pieces = [g for g in pieces if g.length > 1e-3]
+        for piece in pieces:
+            c = list(piece.coords)
+            u, v = node(c[0]), node(c[-1])
+            info = next(
+                (h, n)
+                for (pts, h, n), ln in zip(STREETS, lines, strict=True)
+                if ln.distance(piece.interpolate(0.5, normalized=True)) < 1e-6
+            )
+            for a, b_, geom, rev in (
+                (u, v, piece, False),
+                (v, u, piece.reverse(), True),
+            ):
+                G.add_edge(
+                    a,
+                    b_,
+                    length_m=float(piece.length),
+                    highway=info[0],
+                    name=info[1],
+                    oneway=False,
+                    reversed=rev,
+                    access="",
+                    geometry=geom,
+                )
+    for (x, y), n in ids.items():
+        attrs = {"x": x, "y": y, "barrier": "", "access": "", "opening_hours": ""}
+        if abs(x - gate_xy[0]) < 1e-3 and abs(y - gate_xy[1]) < 1e-3:
+            attrs.update(barrier="gate", opening_hours=GATE[1])
+        G.add_node(n, **attrs)
+    return G
+
+
 def make_twin() -> Twin:
     """The pilot design as a twin."""
     elements = pd.concat(
@@ -444,6 +517,7 @@ def make_twin() -> Twin:
         greens=greens(),
         facilities=facilities(),
         site=site(),
+        network=network(),
         elements=elements,
         metadata=metadata,
     )

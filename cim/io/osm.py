@@ -19,6 +19,7 @@ attribution travels in :attr:`OSMData.source`.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import os
@@ -68,6 +69,10 @@ EXCLUDED_HIGHWAYS = frozenset(
         "elevator",
     }
 )
+#: Tags of ``barrier=*`` nodes kept on the street graph (raw OSM strings).
+BARRIER_TAGS = ("barrier", "access", "opening_hours")
+_NO_BARRIER = dict.fromkeys(BARRIER_TAGS, "")
+
 #: Relation types osmium assembles into areas.
 AREA_RELATION_TYPES = frozenset({"multipolygon", "boundary"})
 
@@ -194,10 +199,12 @@ class OSMData:
         if the header has none; ``site_id``, ``name``.
     network
         Street graph: node ids are OSM node ids with ``x`` (longitude), ``y``
-        (latitude) and ``street_count``; edges carry ``osmid``, ``highway``,
-        ``oneway``, ``reversed``, ``length_m`` [m], ``speed_kph`` [km/h],
-        ``maxspeed``, ``name``, ``access``, ``foot``, ``bicycle`` and
-        ``geometry``. ``network.graph["crs"]`` is ``"EPSG:4326"``.
+        (latitude), ``street_count`` and the raw ``barrier``, ``access`` and
+        ``opening_hours`` tags of ``barrier=*`` nodes (``""`` elsewhere);
+        edges carry ``osmid``, ``highway``, ``oneway``, ``reversed``,
+        ``length_m`` [m], ``speed_kph`` [km/h], ``maxspeed``, ``name``,
+        ``access``, ``foot``, ``bicycle``, ``barriers`` and ``geometry``.
+        ``network.graph["crs"]`` is ``"EPSG:4326"``.
     source
         Provenance: ``name`` (file name), ``licence``, ``attribution``,
         ``newest_edit`` (ISO 8601), ``bounds`` (west, south, east, north or
@@ -601,6 +608,8 @@ class _Scan:
         default_factory=list
     )
     area_tags_on_nodes: Counter[str] = field(default_factory=Counter)
+    # nodes tagged barrier=*: id -> the tags kept on the street graph
+    barriers: dict[int, dict[str, str]] = field(default_factory=dict)
     # ways matching a layer or used by a relation that does
     ways: dict[int, _Way] = field(default_factory=dict)
     # built areas: (type, id) -> WKB (hex), None where osmium failed
@@ -664,6 +673,8 @@ def _scan(
             if _match_facility(tags) is not None:
                 loc = obj.location
                 scan.fac_nodes.append((obj.id, tags, loc.lon, loc.lat))
+            if "barrier" in tags:
+                scan.barriers[obj.id] = _barrier_tags(tags)
             for layer in _area_layers(tags):
                 scan.area_tags_on_nodes[layer] += 1
         elif kind == "w":
@@ -995,7 +1006,8 @@ def _network(scan: _Scan, skipped: _Skipped, name: str) -> tuple[nx.MultiDiGraph
         )
     coords: dict[int, tuple[float, float]] = {}
     street_count: Counter[int] = Counter()
-    segments: list[tuple[_Way, int, int, float]] = []  # way, i_u, i_v, length
+    # way, i_u, i_v, length, barriers along and against the way
+    segments: list[tuple[_Way, int, int, float, tuple[str, str]]] = []
     lines: list[np.ndarray] = []
     clipped = 0
     for way in ways:
@@ -1031,7 +1043,8 @@ def _network(scan: _Scan, skipped: _Skipped, name: str) -> tuple[nx.MultiDiGraph
                 coords[v] = (lons[j], lats[j])
                 street_count[u] += 1
                 street_count[v] += 1
-                segments.append((way, i, j, float(cum[j] - cum[i])))
+                inner = _inner_barriers(way, i, j, cum, scan)
+                segments.append((way, i, j, float(cum[j] - cum[i]), inner))
                 lines.append(np.column_stack([lons[i : j + 1], lats[i : j + 1]]))
     geoms = _linestrings(lines)
     graph = nx.MultiDiGraph(crs=_CRS, name=name)
@@ -1042,12 +1055,15 @@ def _network(scan: _Scan, skipped: _Skipped, name: str) -> tuple[nx.MultiDiGraph
                 "x": float(coords[n][0]),
                 "y": float(coords[n][1]),
                 "street_count": street_count[n],
+                **scan.barriers.get(n, _NO_BARRIER),
             },
         )
         for n in sorted(coords)
     )
     edges: list[tuple[int, int, dict[str, Any]]] = []
-    for (way, i, j, length), geom in zip(segments, geoms, strict=True):
+    for (way, i, j, length, (along, against)), geom in zip(
+        segments, geoms, strict=True
+    ):
         tags = way.tags
         u, v = way.refs[i], way.refs[j]
         direction = _oneway(tags)
@@ -1063,15 +1079,52 @@ def _network(scan: _Scan, skipped: _Skipped, name: str) -> tuple[nx.MultiDiGraph
             "access": tags.get("access", ""),
             "foot": tags.get("foot", ""),
             "bicycle": tags.get("bicycle", ""),
+            "barriers": along,
             "geometry": geom,
         }
         if direction >= 0:
             edges.append((u, v, attrs))
         if direction <= 0:
-            back = dict(attrs, reversed=True, geometry=shapely.reverse(geom))
+            back = dict(
+                attrs, reversed=True, barriers=against, geometry=shapely.reverse(geom)
+            )
             edges.append((v, u, back))
     graph.add_edges_from(edges)
     return graph, clipped
+
+
+def _barrier_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags of a barrier node kept on the street graph ("" where absent)."""
+    return {key: tags.get(key, "") for key in BARRIER_TAGS}
+
+
+def _inner_barriers(
+    way: _Way, i: int, j: int, cum: np.ndarray, scan: _Scan
+) -> tuple[str, str]:
+    """Barriers strictly inside the edge from node ``i`` to ``j`` of ``way``.
+
+    Returns the ``barriers`` attribute of the edge along the way and of the
+    edge against it: JSON lists (``""`` when there are none) of objects with
+    the barrier's OSM ``node`` id, its ``offset_m`` [m] from the edge's first
+    node along the edge, and :data:`BARRIER_TAGS`.
+    """
+    found = [k for k in range(i + 1, j) if way.refs[k] in scan.barriers]
+    if not found:
+        return "", ""
+    length = float(cum[j] - cum[i])
+    along = [(way.refs[k], float(cum[k] - cum[i])) for k in found]
+    against = [(ref, length - off) for ref, off in reversed(along)]
+
+    def dump(items: list[tuple[int, float]]) -> str:
+        return json.dumps(
+            [
+                {"node": ref, "offset_m": off, **scan.barriers[ref]}
+                for ref, off in items
+            ],
+            ensure_ascii=False,
+        )
+
+    return dump(along), dump(against)
 
 
 def _runs(valid: np.ndarray) -> list[tuple[int, int]]:
@@ -1155,6 +1208,17 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     ``reversed=True`` (as does the only edge of an ``oneway=-1`` way).
     Ways crossing the edge of the extract keep their parts inside it.
 
+    Gates and other ``barrier=*`` nodes on streets are kept for
+    :func:`cim.network.mode_graph`, which opens or closes them by mode, access
+    and time of day. A barrier at a junction or way end is a graph node and
+    carries its ``barrier``, ``access`` and ``opening_hours`` tags. A barrier
+    inside an edge (the usual compound gate, mid-way on a service road) is
+    listed in the edge's ``barriers`` attribute, a JSON list of
+    ``{"node": id, "offset_m": metres from the edge's first node, "barrier",
+    "access", "opening_hours"}`` (``""`` when there are none), so that the
+    graph keeps osmnx's topology. Walls and fences (``barrier=wall|fence``
+    ways) are not streets: they block passage by leaving no edge across them.
+
     Facilities are nodes, ways and multipolygon relations matching
     ``assets/facility_categories.csv``; the most specific alternative (most
     ``+``-joined tags) wins, ties going to the earlier row. Areas are placed at
@@ -1169,7 +1233,7 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     >>> from cim.io.osm import read_osm
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore", RepairWarning)
-    ...     data = read_osm(asset_path("samples", "beijing_haidian_cau.osm.pbf"))
+    ...     data = read_osm(asset_path("samples", "beijing_haidian_cau.osm.bz2"))
     >>> data.source["licence"], data.network.graph["crs"]
     ('ODbL 1.0', 'EPSG:4326')
     >>> data.skipped[["feature_id", "layer"]].to_numpy().tolist()
