@@ -248,7 +248,9 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
             k: json.loads(v) for k, v in zip(table["key"], table["value"], strict=True)
         }
     known = {*SCHEMAS, _NODES, _EDGES, _META, _ELEMENTS}
-    other = [n for n in names if n not in known]
+    # Attribute tables named cim_* belong to the engine (cim_metadata, the
+    # scenario branches in cim_scenarios written by scenarios.store ...).
+    other = [n for n in names if n not in known and not n.startswith("cim_")]
     if other:
         warnings.warn(
             f"{p.name}: layers {', '.join(other)} are not twin layers and were not "
