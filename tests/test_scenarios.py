@@ -777,3 +777,20 @@ def test_cli_scenario_run_branches_checkout(twin, tmp_path, capsys):
     assert main(["-q", "scenario", "checkout", str(site), "B", "-o", str(site)]) == 2
     assert "refusing to overwrite the baseline" in capsys.readouterr().err
     assert site.read_bytes() == content
+
+
+def test_saving_the_twin_again_keeps_its_branches(tmp_path):
+    from scenarios.store import list_branches, save_branch
+
+    import cim
+
+    twin = cim.datasets.load("beijing_haidian_cau")
+    path = twin.save(tmp_path / "site.gpkg")
+    bid = twin.buildings["building_id"].iloc[0]
+    from scenarios import Scenario
+
+    save_branch(path, Scenario("plan A").demolish([bid]))
+    before = list_branches(path)
+    assert len(before) == 1
+    cim.read(path).save(path)  # a planner re-saves the twin
+    assert len(list_branches(path)) == 1

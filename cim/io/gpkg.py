@@ -162,6 +162,7 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
             }
         )
         pyogrio.write_dataframe(table, tmp, layer=_META, driver="GPKG", append=True)
+        _carry_engine_tables(target, tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
@@ -170,6 +171,24 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
             tmp.unlink()
         raise
     return target
+
+
+def _carry_engine_tables(old: Path, new: Path) -> None:
+    """Copy the engine's other tables (``cim_*``: scenario branches ...) over.
+
+    Saving a twin rewrites the file; tables that other parts of the engine keep
+    in the same GeoPackage (e.g. ``cim_scenarios``) must survive it.
+    """
+    if not old.exists():
+        return
+    try:
+        names = [str(n) for n in pyogrio.list_layers(old)[:, 0]]
+    except pyogrio.errors.DataSourceError:
+        return  # not a GeoPackage we can read: nothing of ours to keep
+    for name in names:
+        if name.startswith("cim_") and name != _META:
+            table = pyogrio.read_dataframe(old, layer=name, read_geometry=False)
+            pyogrio.write_dataframe(table, new, layer=name, driver="GPKG", append=True)
 
 
 def _check_gpkg(path: str | os.PathLike[str]) -> Path:
