@@ -780,9 +780,8 @@ def test_cli_scenario_run_branches_checkout(twin, tmp_path, capsys):
 
 
 def test_saving_the_twin_again_keeps_its_branches(tmp_path):
-    from scenarios.store import list_branches, save_branch
-
     import cim
+    from scenarios.store import list_branches, save_branch
 
     twin = cim.datasets.load("beijing_haidian_cau")
     path = twin.save(tmp_path / "site.gpkg")
