@@ -68,7 +68,17 @@ def test_demo_writes_summary(tmp_path):
     assert summary["name"] == "beijing_haidian_cau"
     assert (tmp_path / "demo" / "site.gpkg").exists()
     assert "buildings" in res.stdout
-    for name in ("takeoff.csv", "view_height.png", "view_use.png", "map.png"):
+    for name in (
+        "takeoff.csv",
+        "view_height.png",
+        "view_use.png",
+        "map.png",
+        "compliance.html",
+        "compliance.json",
+        "sun.gpkg",
+        "circles.gpkg",
+        "renovation.html",
+    ):
         assert (tmp_path / "demo" / name).stat().st_size > 0
 
 
