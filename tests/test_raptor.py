@@ -21,6 +21,7 @@ import pytest
 import shapely
 from test_gtfs import CAIRNS, EPTC, STOPS, TRENSURB, needs_data, write_feed
 
+import cim
 from cim.transit import read_gtfs, time_to_seconds
 from cim.transit.circles import WalkNetwork, transit_circle, transit_travel_times
 from cim.transit.gtfs import Feed
@@ -596,3 +597,52 @@ def test_poa_hexgrid_circle_runs(poa: Timetable) -> None:
     assert ((times <= walk) | walk.isna()).all().all()
     assert (times.to_numpy()[np.arange(3), np.arange(3)] == 0).all()
     assert (times < walk).sum().sum() > 100
+
+
+@needs_data
+def test_twin_transit_circles_per_building(poa: Timetable) -> None:
+    import warnings
+
+    from cim import Twin
+    from cim.transit import twin_transit_circles
+
+    hx = pd.read_csv(EPTC.parent / "poa_hexgrid.csv").iloc[:40]
+    pts = gpd.GeoSeries(gpd.points_from_xy(hx["lon"], hx["lat"]), crs=4326).to_crs(
+        32722
+    )
+    homes = gpd.GeoDataFrame(
+        {"building_id": [f"b{i}" for i in range(5)], "floors": 6, "use": "residential"},
+        geometry=pts.iloc[:5].buffer(10, cap_style="square").to_numpy(),
+        crs=32722,
+    )
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"f{i}" for i in range(10)],
+            "category": ["clinic", "primary_school"] * 5,
+        },
+        geometry=pts.iloc[30:40].to_numpy(),
+        crs=32722,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cim.RepairWarning)  # estimated heights
+        twin = Twin(crs=32722, buildings=homes, facilities=fac)
+    kw = {"window": ("14:00", "14:30"), "step_min": 5}
+    got = twin_transit_circles(twin, poa, cutoff_min=30, **kw)
+    # Independent: the matrix from the building points, aggregated by hand.
+    origins = gpd.GeoSeries(
+        twin.buildings.geometry.representative_point().to_numpy(),
+        index=twin.buildings["building_id"],
+        crs=32722,
+    )
+    dests = gpd.GeoSeries(fac.geometry.to_numpy(), index=fac["facility_id"], crs=32722)
+    m = transit_travel_times(origins, dests, poa, crs=32722, **kw)
+    for cat in ("clinic", "primary_school"):
+        cols = fac.loc[fac["category"] == cat, "facility_id"]
+        np.testing.assert_allclose(
+            got[f"nearest_{cat}_transit_s"].to_numpy(), m[cols].min(axis=1).to_numpy()
+        )
+        np.testing.assert_array_equal(
+            got[f"count_{cat}_30min"].to_numpy(), (m[cols] <= 1800).sum(axis=1)
+        )
+    assert list(got.index) == list(twin.buildings["building_id"])
+    assert np.isfinite(got["nearest_clinic_transit_s"]).all()

@@ -8,7 +8,12 @@
   walk + transit times and the destinations within 30 minutes.
 """
 
-from cim.transit.circles import WalkNetwork, transit_circle, transit_travel_times
+from cim.transit.circles import (
+    WalkNetwork,
+    transit_circle,
+    transit_travel_times,
+    twin_transit_circles,
+)
 from cim.transit.gtfs import Feed, read_gtfs, seconds_to_time, time_to_seconds
 from cim.transit.raptor import (
     RaptorResult,
@@ -28,5 +33,6 @@ __all__ = [
     "seconds_to_time",
     "time_to_seconds",
     "transit_circle",
+    "twin_transit_circles",
     "transit_travel_times",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -34,7 +34,15 @@ from cim.crs import is_metric, resolve_crs
 from cim.transit.gtfs import Feed, time_to_seconds
 from cim.transit.raptor import Timetable, range_arrivals
 
-__all__ = ["WalkNetwork", "transit_circle", "transit_travel_times"]
+if TYPE_CHECKING:
+    from cim.twin import Twin
+
+__all__ = [
+    "WalkNetwork",
+    "transit_circle",
+    "transit_travel_times",
+    "twin_transit_circles",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -446,3 +454,74 @@ def transit_circle(
     return long.sort_values(
         ["origin_id", "travel_time_s", "destination_id"], ignore_index=True
     )
+
+
+def twin_transit_circles(
+    twin: Twin,
+    feed: Feed | Sequence[Feed] | Timetable,
+    *,
+    cutoff_min: float = 30.0,
+    date: Any = None,
+    window: tuple[str | float, str | float] = ("07:00", "09:00"),
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Each building's transit circle: walk + wait + ride + transfer to facilities.
+
+    For every building of the twin (from a point on its footprint) and every
+    facility, the door-to-door travel time by :func:`transit_travel_times`
+    over the departure window; then, per building and facility category, the
+    time to the nearest facility and the number within ``cutoff_min``.
+
+    Parameters
+    ----------
+    twin
+        The twin (buildings and facilities in its metric CRS).
+    feed
+        As for :func:`transit_travel_times`.
+    cutoff_min
+        The circle [min]; 30 for the future-community 30-minute circle.
+    date, window
+        Service date and departure window, as for :func:`transit_travel_times`.
+    **kwargs
+        Passed to :func:`transit_travel_times` (``percentile``,
+        ``max_walk_m``, ``network`` ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``building_id``, with ``nearest_<category>_transit_s`` [s]
+        (NaN where none is reachable within ``max_travel_min``) and
+        ``count_<category>_<cutoff>min`` per facility category present.
+    """
+    b = twin.buildings
+    f = twin.facilities
+    origins = gpd.GeoSeries(
+        b.geometry.representative_point().to_numpy(),
+        index=pd.Index(b["building_id"], name="building_id"),
+        crs=twin.crs,
+    )
+    dests = gpd.GeoSeries(
+        f.geometry.to_numpy(), index=pd.Index(f["facility_id"]), crs=twin.crs
+    )
+    out = pd.DataFrame(index=origins.index)
+    if not len(b) or not len(f):
+        return out
+    times = transit_travel_times(
+        origins, dests, feed, date=date, window=window, crs=twin.crs, **kwargs
+    )
+    times = times.reindex(index=origins.index, columns=dests.index)
+    cutoff_s = cutoff_min * 60.0
+    label = f"{cutoff_min:g}min"
+    categories = f.set_index("facility_id")["category"]
+    for cat in sorted(categories.unique()):
+        cols = categories.index[categories == cat]
+        sub = times[cols].to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            nearest = np.where(
+                np.isnan(sub).all(axis=1),
+                np.nan,
+                np.nanmin(np.where(np.isnan(sub), np.inf, sub), axis=1),
+            )
+        out[f"nearest_{cat}_transit_s"] = nearest
+        out[f"count_{cat}_{label}"] = (sub <= cutoff_s).sum(axis=1)
+    return out
