@@ -33,6 +33,6 @@ __all__ = [
     "seconds_to_time",
     "time_to_seconds",
     "transit_circle",
-    "twin_transit_circles",
     "transit_travel_times",
+    "twin_transit_circles",
 ]
