@@ -331,7 +331,13 @@ def takeoff(
     >>> result.gross_floor_area_m2, result.far_area_m2
     (55.0, 50.0)
     """
-    el = validate_elements(elements)
+    return _takeoff_validated(validate_elements(elements), rulebook)
+
+
+def _takeoff_validated(
+    el: pd.DataFrame, rulebook: Rulebook | str | os.PathLike[str]
+) -> TakeoffResult:
+    """:func:`takeoff` of an element table already checked by validate_elements."""
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     kinds = el["kind"].to_numpy(dtype=object)
     attrs = _Attributes(el)
@@ -466,7 +472,7 @@ def twin_takeoff(
     >>> result.far_area_m2 <= result.gross_floor_area_m2
     True
     """
-    return takeoff(twin_elements(twin), rulebook)
+    return _takeoff_validated(twin_elements(twin), rulebook)
 
 
 def with_floor_areas(
