@@ -195,18 +195,10 @@ def _cmd_takeoff(args: argparse.Namespace, progress: _Progress) -> int:
 
 
 def _write_csv_atomic(frame: Any, path: Path) -> None:
-    import os
-    import tempfile
+    from cim.io.files import atomic_path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".csv") as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _cmd_render(args: argparse.Namespace, progress: _Progress) -> int:
@@ -356,27 +348,15 @@ def _node_id(text: str) -> Any:
 
 def _write_layers_atomic(path: Path, layers: dict[str, Any]) -> None:
     """Write GeoDataFrames as layers of one new GeoPackage, atomically."""
-    import os
-    import tempfile
+    from cim.io.files import atomic_path
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    Path(tmp).unlink()
-    try:
+    with atomic_path(path, suffix=".gpkg") as tmp:
         for name, frame in layers.items():
             frame.to_file(tmp, layer=name, driver="GPKG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _circles_map(twin: Any, result: Any, path: Path) -> None:
     """Buildings coloured by the categories reached within the first circle."""
-    import os
-    import tempfile
-
     from matplotlib.figure import Figure
 
     from cim.viz.maps import plot_layers
@@ -398,18 +378,10 @@ def _circles_map(twin: Any, result: Any, path: Path) -> None:
         title=f"{twin.name}: facility categories within {result.minutes[0]:g} min "
         f"({result.mode}{', ' + result.time if result.time else ''})",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    try:
+    from cim.io.files import atomic_path
+
+    with atomic_path(path, suffix=path.suffix or ".png") as tmp:
         figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:

@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
+from cim.io.files import atomic_path
+
 __all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic"]
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
-    """A temporary path next to ``target``, moved over it if the block succeeds.
-
-    Parameters
-    ----------
-    target
-        The file to write.
-    suffix
-        Suffix of the temporary file (GDAL picks drivers by suffix).
-
-    Yields
-    ------
-    pathlib.Path
-        Where to write. It does not exist yet; on error it is removed and
-        ``target`` is left as it was.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix, dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _write(target: Path, writer: Callable[[Path], object]) -> Path:

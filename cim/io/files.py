@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,7 +13,7 @@ import pyogrio
 
 from cim.errors import InputFileError
 
-__all__ = ["check_input_file", "read_layer_file"]
+__all__ = ["atomic_path", "check_input_file", "read_layer_file"]
 
 
 def check_input_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
@@ -78,3 +81,38 @@ def read_layer_file(
             "GeoPackage, GeoJSON or Shapefile"
         )
         raise InputFileError(msg) from exc
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path next to ``target``, moved over it if the block succeeds.
+
+    Parameters
+    ----------
+    target
+        The file to write.
+    suffix
+        Suffix of the temporary file (GDAL picks drivers by suffix).
+
+    Yields
+    ------
+    pathlib.Path
+        Where to write. It does not exist yet; on error it is removed and
+        ``target`` is left as it was.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=suffix, dir=target.parent
+    )
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise

@@ -8,10 +8,8 @@ and leaves pyplot's global state (its backend and open figures) alone;
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -20,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from cim.io.files import atomic_path
 from cim.meshes import NAN_COLOR, _category_colors, _column_label, _column_values
 
 if TYPE_CHECKING:
@@ -357,17 +356,7 @@ def save_map(
     # A bare Figure prints through the Agg canvas: no pyplot, no display.
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_layers(twin, ax=figure.add_subplot(), **kwargs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix or ".png", dir=target.parent
-    )
-    os.close(fd)
-    try:
-        figure.savefig(tmp_name, format=target.suffix.lstrip(".") or "png")
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(target, suffix=target.suffix or ".png") as tmp:
+        figure.savefig(tmp, format=target.suffix.lstrip(".") or "png")
     _log.info("saved map of %s to %s", twin.name, target)
     return target

@@ -10,11 +10,9 @@ imports VTK for this to take effect.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
 
     from cim.twin import Twin
 
-__all__ = ["CAMERAS", "render"]
+__all__ = ["CAMERAS", "render", "save_screenshot"]
 
 _log = logging.getLogger(__name__)
 
@@ -442,20 +440,31 @@ def render(
     if path is None:
         shown: pv.Plotter = plotter
         return shown
+    target = save_screenshot(plotter, path)
+    _log.info("rendered %s to %s", twin.name, target)
+    return target
+
+
+def save_screenshot(plotter: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a plotter's picture to ``path`` atomically, then close the plotter.
+
+    Parameters
+    ----------
+    plotter
+        An off-screen :class:`pyvista.Plotter`.
+    path
+        Target image (``.png``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from cim.io.files import atomic_path
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix or ".png", dir=target.parent
-    )
-    os.close(fd)
     try:
-        plotter.screenshot(tmp_name)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+        with atomic_path(target, suffix=target.suffix or ".png") as tmp:
+            plotter.screenshot(str(tmp))
     finally:
         plotter.close()
-    _log.info("rendered %s to %s", twin.name, target)
     return target

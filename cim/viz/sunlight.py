@@ -15,10 +15,8 @@ that failing windows stand out whatever the threshold.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from cim.io.files import atomic_path
 from cim.meshes import Lod, twin_meshes
 from cim.sunlight import SunlightCheck, SunlightImpact
 from cim.viz.render import (
@@ -38,6 +37,7 @@ from cim.viz.render import (
     _import_pyvista,
     _place_camera,
     _set_font,
+    save_screenshot,
 )
 from geometry.mesh import combine
 
@@ -342,21 +342,7 @@ def render_sunlight(
     if path is None:
         shown_plotter: pv.Plotter = plotter
         return shown_plotter
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix or ".png", dir=target.parent
-    )
-    os.close(fd)
-    try:
-        plotter.screenshot(tmp_name)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    finally:
-        plotter.close()
+    target = save_screenshot(plotter, path)
     _log.info("rendered sunlight of %s to %s", twin.name, target)
     return target
 
@@ -597,20 +583,10 @@ def save_sunlight_map(
     target = Path(path)
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_sunlight(twin, result, ax=figure.add_subplot(), **kwargs)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.", suffix=target.suffix or ".png", dir=target.parent
-    )
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=target.suffix or ".png") as tmp:
         # "tight" keeps the key, drawn beside the axes, in the picture.
         figure.savefig(
-            tmp_name, format=target.suffix.lstrip(".") or "png", bbox_inches="tight"
+            tmp, format=target.suffix.lstrip(".") or "png", bbox_inches="tight"
         )
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
     _log.info("saved sunlight map of %s to %s", twin.name, target)
     return target
