@@ -17,10 +17,8 @@ intact.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +28,7 @@ import pandas as pd
 import pyogrio
 
 from cim.errors import CIMWarning, InputFileError
-from cim.io.files import check_input_file
+from cim.io.files import atomic_path, check_input_file
 from cim.layers import SCHEMAS
 from cim.network.graph import graph_from_gdfs, graph_to_gdfs
 
@@ -107,14 +105,9 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
         The written file.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp.gpkg", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # GDAL creates the file itself
-    try:
+    # GDAL creates the temporary file itself; atomic_path moves it over the
+    # target only once it is complete, and removes it on any error.
+    with atomic_path(target, suffix=".tmp.gpkg") as tmp:
         dtypes: dict[str, dict[str, str]] = {}
         json_columns: dict[str, list[str]] = {}
         for name, gdf in twin.layers.items():
@@ -163,13 +156,6 @@ def write_gpkg(twin: Twin, path: str | os.PathLike[str]) -> Path:
         )
         pyogrio.write_dataframe(table, tmp, layer=_META, driver="GPKG", append=True)
         _carry_engine_tables(target, tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
     return target
 
 
