@@ -540,6 +540,15 @@ def test_written_files_pass_the_official_validator(
     official_validate(path)
 
 
+@needs_data
+@pytest.mark.parametrize("name", NAMES)
+def test_written_files_parse_with_an_independent_2_0_reader(
+    name: str, round_trips: dict
+) -> None:
+    path, _ = round_trips[name]
+    check_with_cityjson_lib(path)
+
+
 def test_extruded_buildings_round_trip(
     measured_buildings: gpd.GeoDataFrame, tmp_path: Path
 ) -> None:
@@ -549,6 +558,7 @@ def test_extruded_buildings_round_trip(
     path = write_cityjson(b, None, tmp_path / "district.city.json", crs=b.crs)
     doc = json.loads(path.read_text(encoding="utf-8"))
     check_structure(doc)
+    check_with_cityjson_lib(path)
     assert doc["CityObjects"]["b2"]["children"] == ["b2-part1", "b2-part2"]
     data, caught = read_recording(path)
     assert caught == []
@@ -1004,7 +1014,9 @@ def check_structure(doc: dict[str, Any]) -> None:
 def official_validate(path: Path) -> None:
     """Validate with cjvalpy, or with the official schema if one is provided.
 
-    cjvalpy has no wheel for Linux/CPython 3.11 and no sdist; the official
+    cjvalpy has no wheel for Linux/CPython 3.11 and no sdist, and no package
+    on the registries reachable here ships the 2.0 schema (the SchemaStore
+    caches hold v1.1.1); the official
     schema (cityjson/specs, ``schemas/cityjson.min.schema.json`` of v2.0.x)
     may be given by the ``CITYJSON_SCHEMA`` environment variable or put at
     ``shared/data/cityjson/schemas/cityjson.min.schema.json``.
@@ -1028,6 +1040,52 @@ def official_validate(path: Path) -> None:
         pytest.skip("official CityJSON 2.0 validator not available (cjvalpy or schema)")
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(schema).validate(json.loads(text))
+
+
+def check_with_cityjson_lib(path: Path) -> None:
+    """Parse with cityjson-lib, 3DGI's strict CityJSON 2.0 reader, and compare.
+
+    cityjson-lib (Rust, serde) is independent of our writer: it refuses
+    unknown CityObject, geometry and semantic types, a numeric ``lod``,
+    out-of-range vertex indices, unresolved parent/child links, malformed
+    boundary depths and any version but 2.0. Its counts must equal the
+    document's own.
+    """
+    cityjson_lib = pytest.importorskip("cityjson_lib")
+    payload = path.read_bytes()
+    model = cityjson_lib.CityModel.parse_document_bytes(payload)
+    summary = model.summary()
+    doc = json.loads(payload)
+    objects = doc["CityObjects"].values()
+    assert summary.version == cityjson_lib.Version.V2_0
+    assert summary.has_transform
+    assert summary.cityobject_count == len(doc["CityObjects"])
+    assert summary.vertex_count == len(doc["vertices"])
+    assert summary.geometry_count == sum(len(o.get("geometry", [])) for o in objects)
+
+
+def test_the_independent_reader_refuses_broken_output(
+    measured_buildings: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    # The check above can fail: corrupt a written file three ways.
+    cityjson_lib = pytest.importorskip("cityjson_lib")
+    b = measured_buildings
+    path = write_cityjson(b, None, tmp_path / "ok.city.json", crs=b.crs)
+    check_with_cityjson_lib(path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    for what in ("index", "semantic", "version"):
+        bad = json.loads(json.dumps(doc))
+        obj = next(o for o in bad["CityObjects"].values() if o.get("geometry"))
+        geom = obj["geometry"][0]
+        if what == "index":
+            geom["boundaries"][0][0][0][0] = 10**6
+        elif what == "semantic":
+            geom["semantics"]["surfaces"][0]["type"] = "RoofSurfac"
+        else:
+            bad["version"] = "1.1"
+        p = dump(tmp_path, bad, f"{what}.city.json")
+        with pytest.raises(RuntimeError, match=r"out of range|Semantic type|version"):
+            cityjson_lib.CityModel.parse_document_bytes(p.read_bytes())
 
 
 def test_subset_schema_rejects_what_the_official_one_rejects() -> None:
