@@ -8,7 +8,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Never, Self, TypeAlias, overload
 
 import geopandas as gpd
 import networkx as nx
@@ -43,6 +43,35 @@ def _empty_layer(name: str, crs: CRS) -> gpd.GeoDataFrame:
     schema = SCHEMAS[name]
     cols = {c.name: pd.Series([], dtype=c.dtype) for c in schema.columns}
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+class _Layer:
+    """A read-only attribute of :class:`Twin` that returns one vector layer."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self.name = ""
+
+    def __set_name__(self, owner: type[Twin], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, twin: None, owner: type[Twin] | None = None) -> Self: ...
+    @overload
+    def __get__(
+        self, twin: Twin, owner: type[Twin] | None = None
+    ) -> gpd.GeoDataFrame: ...
+    def __get__(self, twin: Twin | None, owner: type[Twin] | None = None) -> Any:
+        if twin is None:
+            return self
+        return twin._layers[self.name]
+
+    def __set__(self, twin: Twin, value: Never) -> Never:
+        msg = (
+            f"layer {self.name!r} is read-only; derive a new twin with "
+            f"twin.with_layer({self.name!r}, data)"
+        )
+        raise AttributeError(msg)
 
 
 class Twin:
@@ -348,35 +377,14 @@ class Twin:
         """Metadata: name, sources and attribution, created and modified times."""
         return _copy.deepcopy(dict(self._metadata, crs=self._crs.to_string()))
 
-    @property
-    def buildings(self) -> gpd.GeoDataFrame:
-        """Building footprints (see ``cim.layers.SCHEMAS["buildings"]``)."""
-        return self._layers["buildings"]
-
-    @property
-    def parcels(self) -> gpd.GeoDataFrame:
-        """Land parcels."""
-        return self._layers["parcels"]
-
-    @property
-    def greens(self) -> gpd.GeoDataFrame:
-        """Green spaces, 3D greening included."""
-        return self._layers["greens"]
-
-    @property
-    def facilities(self) -> gpd.GeoDataFrame:
-        """Service facilities (points) by life-circle category."""
-        return self._layers["facilities"]
-
-    @property
-    def site(self) -> gpd.GeoDataFrame:
-        """The study area boundary."""
-        return self._layers["site"]
-
-    @property
-    def surfaces(self) -> gpd.GeoDataFrame:
-        """3D building surfaces (PolygonZ), where the twin has LoD2 geometry."""
-        return self._layers["surfaces"]
+    buildings = _Layer('Building footprints (see ``cim.layers.SCHEMAS["buildings"]``).')
+    parcels = _Layer("Land parcels.")
+    greens = _Layer("Green spaces, 3D greening included.")
+    facilities = _Layer("Service facilities (points) by life-circle category.")
+    site = _Layer("The study area boundary.")
+    surfaces = _Layer(
+        "3D building surfaces (PolygonZ), where the twin has LoD2 geometry."
+    )
 
     @property
     def elements(self) -> pd.DataFrame:
@@ -439,7 +447,9 @@ class Twin:
             Layer name (``buildings``, ``parcels``, ``greens``, ``facilities``,
             ``site`` or ``network``).
         data
-            The new layer, validated as it enters.
+            The new layer, validated as it enters. A new ``network`` is
+            warned about for disconnected components only when they differ
+            from the current network's.
         estimate
             Fill missing building values with flagged estimates.
 
@@ -448,7 +458,11 @@ class Twin:
         Twin
         """
         if name == "network":
-            return self._derive(network=validate_network(data, crs=self._crs))
+            # A graph that splits into the components of the current network
+            # (the same graph given back, or one with only its attributes
+            # edited) is not warned about again.
+            network = validate_network(data, crs=self._crs, previous=self._network)
+            return self._derive(network=network)
         if name == "elements":
             return self._derive(
                 elements=_validated_elements(data, self._layers["buildings"])

@@ -231,6 +231,8 @@ class Comparison:
         return fig
 
     def _mark_changes(self, ax: Any, name: str) -> None:
+        from cim.network.modes import gate_overrides
+
         f = self.diffs[name].features
         twin = self.twins[name]
         fb = f[f["layer"] == "buildings"]
@@ -247,10 +249,11 @@ class Comparison:
         fac = twin.facilities[twin.facilities["facility_id"].isin(ff["id"])]
         if len(fac):
             fac.plot(ax=ax, color=_ADDED, marker="*", markersize=90, zorder=8)
+        G = twin.network
         closed = [
-            (d["x"], d["y"])
-            for _, d in twin.network.nodes(data=True)
-            if d.get("gate_closed") is True
+            (G.nodes[n]["x"], G.nodes[n]["y"])
+            for n, is_open in gate_overrides(G).items()
+            if not is_open
         ]
         if closed:
             xy = np.asarray(closed)

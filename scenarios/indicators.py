@@ -47,9 +47,11 @@ Built-in modules
     Travel-circle coverage (:func:`cim.network.circles.travel_circles`):
     for each facility category with a life circle (5, 10 or 15 min in
     ``assets/facility_categories.csv``), the share of residents within that
-    circle of one, and their mean. Gates closed by the plan
-    (``gate_closed`` node attribute) are closed. Options ``minutes``,
-    ``mode``, ``categories``.
+    circle of one, and their mean. Gates closed or opened by the plan
+    (``gate_closed`` node attribute) are closed or opened, as every mode
+    graph does (:func:`cim.network.modes.mode_graph`). Options ``minutes``,
+    ``mode``, ``categories``, and those of ``travel_circles`` (``time``,
+    ``gates`` ...).
 
 ``compliance``, ``sunlight`` and ``circles`` need their engines; where one
 is not importable the module is skipped, with the reason, by
@@ -656,7 +658,10 @@ def sunlight_indicator(
 
 
 def closed_gates(twin: Twin) -> dict[Any, bool]:
-    """Gate overrides from the ``gate_closed`` node attribute: node -> open.
+    """The gates a plan decided (``gate_closed`` node attribute): node -> open.
+
+    Only a listing: the mode graphs of :mod:`cim.network` apply
+    ``gate_closed`` themselves (see :func:`cim.network.gate_overrides`).
 
     Parameters
     ----------
@@ -669,11 +674,9 @@ def closed_gates(twin: Twin) -> dict[Any, bool]:
         For every node whose ``gate_closed`` is True or False, whether it is
         open (the form of ``gates=`` in :mod:`cim.network`).
     """
-    return {
-        n: not bool(c)
-        for n, c in twin.network.nodes(data="gate_closed")
-        if isinstance(c, (bool, np.bool_))
-    }
+    from cim.network.modes import gate_overrides
+
+    return gate_overrides(twin.network)
 
 
 @register_indicator(
@@ -725,12 +728,12 @@ def circles_indicator(
         for c in (categories if categories is not None else table.index)
         if c in circle.index and float(circle[c]) in wanted
     }
-    gates = {**closed_gates(twin), **dict(options.pop("gates", {}) or {})}
+    # Gates closed or opened by the plan (gate_closed) are applied by the mode
+    # graph itself; a gates= option overrides them.
     tc = travel_circles(
         twin,
         minutes=tuple(sorted(wanted)),
         mode=mode,
-        gates=gates or None,
         categories=list(chosen),
         **options,
     )

@@ -434,6 +434,40 @@ def test_gate_closed_at_night() -> None:
     assert night.coverage.loc["kindergarten", "share_5min"] == pytest.approx(0.5)
 
 
+def test_gate_closed_attribute_of_the_network() -> None:
+    # gate_closed (a plan's setting) opens the gate its hours close at night,
+    # and closes it at noon; the home inside keeps snapping to its own road.
+    homes = [("inside", bldg(105, 140, 2)), ("outside", bldg(20, 5, 2))]
+    shops = [("k", "kindergarten", (150, -5))]
+    kw: dict[str, Any] = {
+        "minutes": (5,),
+        "speed_kph": ONE_MPS,
+        "access_speed_kph": ONE_MPS,
+    }
+    near = "nearest_kindergarten_s"
+    G = compound()
+    night = travel_circles(twin_of(G, homes, shops), time="22:30", **kw)
+    assert math.isnan(night.buildings[near].iloc[0])
+    G.nodes[3]["gate_closed"] = False
+    opened = travel_circles(twin_of(G, homes, shops), time="22:30", **kw)
+    assert opened.buildings[near].tolist() == pytest.approx([198.0, 138.0])
+    assert opened.closed_gates == ()
+    G.nodes[3]["gate_closed"] = True
+    noon = travel_circles(twin_of(G, homes, shops), time="12:00", **kw)
+    assert math.isnan(noon.buildings[near].iloc[0])
+    assert noon.buildings[near].iloc[1] == pytest.approx(138.0)
+    assert noon.closed_gates == (3,)
+    # Closing the gate cuts no component: snapping is as with the gate open.
+    cols = ["access_m", "snap_component", "snap_flagged"]
+    pd.testing.assert_frame_equal(noon.buildings[cols], opened.buildings[cols])
+    assert noon.buildings["access_m"].iloc[0] == pytest.approx(3.0)
+    # gates= given by the caller wins over gate_closed.
+    forced = travel_circles(
+        twin_of(G, homes, shops), time="12:00", gates={3: True}, **kw
+    )
+    assert forced.buildings[near].tolist() == pytest.approx([198.0, 138.0])
+
+
 def test_closed_gate_equals_networkx_without_the_gate() -> None:
     G = compound()
     W = mode_graph(G, "walk", time="23:00", keep_closed=True)

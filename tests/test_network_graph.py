@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import networkx as nx
@@ -282,6 +283,72 @@ def test_component_warning_names_a_function_that_exists(
     assert "cim.network.largest_component" in msg
     # The fix the message recommends must be callable.
     assert hasattr(cim.network, "largest_component"), msg
+
+
+def test_with_layer_warns_once_per_new_disconnected_graph(
+    twin: Twin, network: nx.MultiDiGraph
+) -> None:
+    G = _disconnected(network)
+    with pytest.warns(NetworkWarning) as record:
+        split = twin.with_layer("network", G)
+    (w,) = record
+    assert "has 2 disconnected components (node counts 5, 2)" in str(w.message)
+    assert w.filename == __file__  # points at the with_layer call
+    # The same graph again, the twin's own graph back, or a copy with only
+    # attributes edited: the components are those already warned about.
+    edited = split.network.copy()
+    edited.nodes[90]["gate_closed"] = True
+    edited.edges[90, 91, 0]["length_m"] = 85.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = split.with_layer("network", G)
+        own = split.with_layer("network", split.network)
+        later = split.with_layer("network", edited)
+    assert own.network is not split.network  # still validated into a copy
+    assert later.network.nodes[90]["gate_closed"] is True
+    assert again.network.number_of_nodes() == 7
+    # A genuinely new disconnected graph still warns, naming its sizes.
+    third = edited.copy()
+    third.add_node(92, x=441_000.0, y=4_429_000.0)
+    with pytest.warns(NetworkWarning, match=r"3 disconnected components "):
+        later.with_layer("network", third)
+    with pytest.warns(NetworkWarning, match=r"\(node counts 5, 1, 1\)"):
+        later.with_layer(
+            "network", nx.MultiDiGraph(third.subgraph([1, 2, 3, 4, 5, 90, 92]))
+        )
+
+
+def test_with_layer_warns_for_the_same_sizes_grouped_otherwise(
+    twin: Twin, network: nx.MultiDiGraph
+) -> None:
+    # 5 joins the island's 91 and 90 joins the main streets: the sizes are
+    # still 5 and 2, but other places are cut off, so the warning is repeated.
+    with pytest.warns(NetworkWarning):
+        split = twin.with_layer("network", _disconnected(network))
+    G = split.network.copy()
+    G.remove_edges_from(list(G.edges(90, keys=True)) + list(G.in_edges(90, keys=True)))
+    G.remove_edges_from(list(G.edges(5, keys=True)) + list(G.in_edges(5, keys=True)))
+    for u, v in ((90, 3), (3, 90), (5, 91), (91, 5)):
+        G.add_edge(u, v, length_m=10.0, highway="service", oneway=False)
+    with pytest.warns(
+        NetworkWarning, match=r"2 disconnected components \(node counts 5, 2\)"
+    ):
+        moved = split.with_layer("network", G)
+    assert sorted(map(sorted, nx.weakly_connected_components(moved.network))) == [
+        [1, 2, 3, 4, 90],
+        [5, 91],
+    ]
+
+
+def test_connected_graph_after_a_split_one_does_not_warn(
+    twin: Twin, network: nx.MultiDiGraph
+) -> None:
+    with pytest.warns(NetworkWarning):
+        split = twin.with_layer("network", _disconnected(network))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        joined = split.with_layer("network", network)
+    assert nx.number_weakly_connected_components(joined.network) == 1
 
 
 def test_weakly_connected_one_way_loop_does_not_warn(twin: Twin) -> None:

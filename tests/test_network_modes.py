@@ -20,6 +20,7 @@ import cim
 from cim.errors import NetworkWarning
 from cim.network import (
     RoutingGraph,
+    gate_overrides,
     gate_table,
     mode_graph,
     parse_opening_hours,
@@ -247,6 +248,112 @@ def test_mid_edge_barriers_become_nodes() -> None:
     G.edges[0, 1, 0]["barriers"] = "not json"
     with pytest.raises(ValueError, match="cannot read its 'barriers'"):
         mode_graph(G, "walk")
+
+
+# -- gate_closed: the plan's setting on the street graph -------------------------------
+
+#: A ring: from 0 to 2 through the gate at 1 is 200 m; round by 3 and 4, 400 m.
+RING = {0: (0, 0), 1: (100, 0), 2: (200, 0), 3: (0, 100), 4: (200, 100)}
+THROUGH_M, ROUND_M = 200.0, 400.0
+
+
+def ring(**gate: Any) -> nx.MultiDiGraph:
+    G = graph([(0, 1, {}), (1, 2, {}), (0, 3, {}), (3, 4, {}), (4, 2, {})], RING)
+    G.nodes[1].update({"barrier": "gate", "access": "", "opening_hours": "", **gate})
+    return G
+
+
+def walk_m(G: nx.MultiDiGraph, **kwargs: Any) -> float:
+    """Shortest walk from 0 to 2 [m] (closed gates are removed)."""
+    W = mode_graph(G, "walk", **kwargs)
+    return float(nx.shortest_path_length(W, 0, 2, weight="length_m"))
+
+
+def test_gate_closed_false_opens_a_gate_its_hours_close() -> None:
+    G = ring(opening_hours="06:00-22:00")
+    assert walk_m(G, time="23:00") == pytest.approx(ROUND_M)
+    for untouched in (None, math.nan, "no"):  # not True or False: hours decide
+        G.nodes[1]["gate_closed"] = untouched
+        assert walk_m(G, time="23:00") == pytest.approx(ROUND_M)
+        assert walk_m(G, time="12:00") == pytest.approx(THROUGH_M)
+    G.nodes[1]["gate_closed"] = False
+    assert walk_m(G, time="23:00") == pytest.approx(THROUGH_M)
+    W = mode_graph(G, "walk", time="23:00", keep_closed=True)
+    assert W.nodes[1]["gate_open"] is True
+    assert W.nodes[1]["gate_state"] == "opened by gate_closed=False"
+    assert W.graph["closed_gates"] == []
+    # gates= given by the caller still wins.
+    assert walk_m(G, time="12:00", gates={1: False}) == pytest.approx(ROUND_M)
+
+
+def test_gate_closed_true_closes_an_open_gate() -> None:
+    G = ring(opening_hours="06:00-22:00")
+    assert walk_m(G, time="12:00") == pytest.approx(THROUGH_M)
+    G.nodes[1]["gate_closed"] = np.True_  # as read back from a table
+    assert walk_m(G, time="12:00") == pytest.approx(ROUND_M)
+    assert walk_m(G) == pytest.approx(ROUND_M)  # without a time too
+    W = mode_graph(G, "walk", time="12:00", keep_closed=True)
+    assert W.nodes[1]["gate_open"] is False
+    assert W.nodes[1]["gate_state"] == "closed by gate_closed=True"
+    assert W.graph["closed_gates"] == [1]
+    # Passage is blocked, but the physical graph (and its components, which
+    # snapping uses) keeps the gate.
+    rg = RoutingGraph.from_graph(W, weight="length_m")
+    assert rg.blocked.tolist() == [i == 1 for i in rg.nodes.tolist()]
+    assert set(rg.seg_component.tolist()) == {0}
+    # gates= given by the caller still wins.
+    assert walk_m(G, time="12:00", gates={1: True}) == pytest.approx(THROUGH_M)
+
+
+def test_gate_closed_on_any_node() -> None:
+    # open_gates on a plain node marks it open; closing one blocks it.
+    G = ring()
+    G.nodes[2]["gate_closed"] = False
+    G.nodes[3]["gate_closed"] = True
+    W = mode_graph(G, "walk", keep_closed=True)
+    assert W.nodes[2]["gate_open"] is True and W.nodes[3]["gate_open"] is False
+    assert W.graph["closed_gates"] == [3]
+    assert "gate_open" not in W.nodes[4]
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "drive"])
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {},
+        {"opening_hours": "06:00-22:00"},
+        {"barrier": "bollard"},
+        {"access": "no"},
+        {"access": "private"},
+    ],
+)
+@pytest.mark.parametrize("closed", [True, False])
+def test_gate_closed_decides_as_gates_did(
+    mode: str, tags: dict[str, str], closed: bool
+) -> None:
+    # gate_closed decides like the gates= overrides the scenarios used to
+    # derive from it, whatever the gate's kind, access and hours.
+    G = ring(**tags)
+    G.nodes[1]["gate_closed"] = closed
+    kw: dict[str, Any] = {"time": "23:00", "residents_only_ok": False}
+    own = mode_graph(G, mode, keep_closed=True, **kw)
+    del G.nodes[1]["gate_closed"]
+    given = mode_graph(G, mode, keep_closed=True, gates={1: not closed}, **kw)
+    assert own.nodes[1]["gate_open"] is given.nodes[1]["gate_open"] is (not closed)
+    assert own.graph["closed_gates"] == given.graph["closed_gates"]
+    assert edge_set(own) == edge_set(given)
+
+
+def test_gate_overrides() -> None:
+    G = ring()
+    G.nodes[0]["gate_closed"] = True
+    G.nodes[1]["gate_closed"] = np.False_
+    G.nodes[2]["gate_closed"] = None
+    G.nodes[3]["gate_closed"] = math.nan
+    overrides = gate_overrides(G)
+    assert overrides == {0: False, 1: True}
+    assert all(type(v) is bool for v in overrides.values())
+    assert gate_overrides(ring()) == {}
 
 
 # -- opening hours ---------------------------------------------------------------------

@@ -655,7 +655,9 @@ def travel_circles(
     time
         Time of day for gates' opening hours, e.g. ``"Sa 22:30"``.
     gates
-        Gate node id -> open (True) or closed (False), overriding the rest.
+        Gate node id -> open (True) or closed (False), overriding the rest,
+        the network's ``gate_closed`` node attribute included (see
+        :func:`~cim.network.modes.mode_graph` for the precedence).
     speed_kph
         Travel speed [km/h] (default by mode).
     access_speed_kph
@@ -991,7 +993,8 @@ def life_circle_coverage(
     time
         Time of day for gates' opening hours.
     gates
-        Gate overrides (node id -> open).
+        Gate overrides (node id -> open), above the network's
+        ``gate_closed`` (see :func:`~cim.network.modes.mode_graph`).
     residents_only_ok
         Whether ``access=private`` streets and gates are usable.
     entrances

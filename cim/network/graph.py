@@ -117,7 +117,11 @@ def component_sizes(G: nx.MultiDiGraph) -> list[int]:
 
 
 def validate_network(
-    G: Any, *, crs: CRS, warn_components: bool = True
+    G: Any,
+    *,
+    crs: CRS,
+    warn_components: bool = True,
+    previous: nx.MultiDiGraph | None = None,
 ) -> nx.MultiDiGraph:
     """Check a street graph and return a conforming copy in the twin's CRS.
 
@@ -126,7 +130,7 @@ def validate_network(
     their geometry (or of the straight line between their nodes), with a
     :class:`~cim.errors.RepairWarning`. A graph in several weakly connected
     components is kept, with a :class:`~cim.errors.NetworkWarning` giving the
-    component sizes.
+    component sizes, unless it has the very components of ``previous``.
 
     Parameters
     ----------
@@ -137,6 +141,12 @@ def validate_network(
     warn_components
         Warn when the graph has several components (off when reading a twin
         that was checked on import; :meth:`cim.Twin.summary` reports them).
+    previous
+        The checked graph that ``G`` replaces (a twin's network, in
+        :meth:`cim.Twin.with_layer`). When ``G`` splits into the same
+        components (the same nodes, grouped alike), whatever its attributes,
+        the component warning is not given again: it was given, or turned
+        off, when ``previous`` was checked.
 
     Returns
     -------
@@ -217,8 +227,9 @@ def validate_network(
             stacklevel=3,
         )
     if H.number_of_nodes() and warn_components:
-        sizes = component_sizes(H)
-        if len(sizes) > 1:
+        parts = list(nx.weakly_connected_components(H))
+        if len(parts) > 1 and not _same_components(parts, previous):
+            sizes = sorted(map(len, parts), reverse=True)
             shown = ", ".join(map(str, sizes[:8])) + (" ..." if len(sizes) > 8 else "")
             warnings.warn(
                 f"layer 'network' has {len(sizes)} disconnected components "
@@ -229,6 +240,22 @@ def validate_network(
                 stacklevel=3,
             )
     return H
+
+
+def _same_components(parts: list[set[Any]], previous: nx.MultiDiGraph | None) -> bool:
+    """Whether ``previous`` has exactly the weakly connected components ``parts``."""
+    if previous is None or previous.number_of_nodes() != sum(map(len, parts)):
+        return False
+    known = list(nx.weakly_connected_components(previous))
+    if len(known) != len(parts):
+        return False
+    label = {n: i for i, part in enumerate(known) for n in part}
+    # As many components and nodes: equal if each part lies in one of them.
+    for part in parts:
+        first = next(iter(part))
+        if first not in label or any(label.get(n) != label[first] for n in part):
+            return False
+    return True
 
 
 def _uniform(records: list[dict[str, Any]]) -> None:

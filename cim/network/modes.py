@@ -47,16 +47,22 @@ Gates
 Gates are ``barrier=*`` nodes (see :func:`cim.io.osm.read_osm`): graph nodes
 with ``barrier``, ``access`` and ``opening_hours``, or barriers inside an
 edge, listed in its ``barriers`` attribute; :func:`mode_graph` splits such
-edges so that every gate is a node (with the barrier's OSM node id). A gate
-is closed to a mode when
+edges so that every gate is a node (with the barrier's OSM node id). Whether
+a gate lets a mode pass is decided by the first of these that speaks:
 
-1. ``gates={node: False}`` says so (``True`` opens it; this overrides the
-   rest, to try out "what if this gate were open");
-2. its kind blocks the mode (:data:`BLOCKING_BARRIERS`, e.g. a bollard blocks
+1. ``gates={node: True/False}``, given by the caller: open or closed,
+   whatever the rest says (to try out "what if this gate were open");
+2. the node's ``gate_closed`` attribute, the setting a plan leaves on the
+   street graph (the ``close_gates`` and ``open_gates`` edits of
+   :mod:`scenarios` write it): ``True`` closes the gate and ``False`` opens
+   it, whatever its kind, access and opening hours; ``None`` or absent
+   leaves the gate to the rules below (see :func:`gate_overrides`);
+3. its kind blocks the mode (:data:`BLOCKING_BARRIERS`, e.g. a bollard blocks
    cars, a wall tagged on a node blocks everyone);
-3. its ``access`` is ``no``, or ``private`` with ``residents_only_ok=False``;
-4. ``time`` is given and its ``opening_hours`` are closed then (see
+4. its ``access`` is ``no``, or ``private`` with ``residents_only_ok=False``;
+5. ``time`` is given and its ``opening_hours`` are closed then (see
    :func:`parse_opening_hours`); without ``time`` opening hours are ignored.
+   Otherwise the gate is open.
 
 Compound walls need nothing: ``barrier=wall|fence`` ways are not streets, so
 there is no edge across them.
@@ -97,6 +103,7 @@ __all__ = [
     "OpeningHoursError",
     "RoutingGraph",
     "edit_gates",
+    "gate_overrides",
     "gate_table",
     "mode_graph",
     "parse_opening_hours",
@@ -676,6 +683,51 @@ def _gate_state(
     return False, f"closed ({hours})"
 
 
+def _gate_closed(value: Any) -> bool | None:
+    """A node's ``gate_closed`` setting: True, False or None (not set)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return None
+
+
+def gate_overrides(G: nx.MultiDiGraph) -> dict[Hashable, bool]:
+    """The gates a street graph's ``gate_closed`` node attribute decides.
+
+    A plan closes or opens gates by setting ``gate_closed`` on street-graph
+    nodes (``True`` closed, ``False`` open, ``None`` or absent: not decided).
+    :func:`mode_graph` applies these settings itself, below the ``gates=``
+    a caller gives it; this function lists them.
+
+    Parameters
+    ----------
+    G
+        Street graph.
+
+    Returns
+    -------
+    dict
+        Node id -> whether the gate is open (``not gate_closed``), for every
+        node whose ``gate_closed`` is True or False (numpy booleans too;
+        any other value leaves the gate undecided). The form of ``gates=``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from cim.network import gate_overrides
+    >>> G = nx.MultiDiGraph(crs="EPSG:32650")
+    >>> G.add_node(1, x=0.0, y=0.0, barrier="gate", gate_closed=True)
+    >>> G.add_node(2, x=9.0, y=0.0, gate_closed=None)
+    >>> gate_overrides(G)
+    {1: False}
+    """
+    out: dict[Hashable, bool] = {}
+    for n, value in G.nodes(data="gate_closed"):
+        closed = _gate_closed(value)
+        if closed is not None:
+            out[n] = not closed
+    return out
+
+
 def mode_graph(
     G: nx.MultiDiGraph,
     mode: str = "walk",
@@ -706,7 +758,10 @@ def mode_graph(
         ``opening_hours`` then. None ignores opening hours.
     gates
         Gate node id -> True (open) or False (closed), overriding everything
-        else for those gates.
+        else for those gates. Precedence, highest first: ``gates``; then the
+        node's ``gate_closed`` attribute (True closed, False open; None or
+        absent: not decided); then the gate's kind, ``access`` and, at
+        ``time``, ``opening_hours`` (see the module doc).
     residents_only_ok
         Whether ``access=private`` streets and gates are usable (by the
         compound's residents). True by default.
@@ -721,8 +776,9 @@ def mode_graph(
     Returns
     -------
     networkx.MultiDiGraph
-        A new graph: nodes keep their attributes (gate nodes get
-        ``gate_open`` and ``gate_state``), edges keep theirs and get
+        A new graph: nodes keep their attributes (gate nodes, and nodes
+        with ``gate_closed`` set, get ``gate_open`` and ``gate_state``, the
+        reason), edges keep theirs and get
         ``speed_kph`` [km/h] and ``travel_time_s`` [s] (``length_m`` at the
         speed, plus ``penalty_s``). ``graph`` gets ``mode``, ``speed_kph``,
         ``time`` and ``closed_gates`` (the ids of closed gates). Closed
@@ -800,12 +856,17 @@ def mode_graph(
             "node ids from cim.network.gate_table(G)"
         )
         raise ValueError(msg)
+    # The precedence of the module doc: gates=, then gate_closed, then tags.
     for n, data in H.nodes(data=True):
-        if not _text(data.get("barrier")) and n not in overrides:
-            continue
+        setting = _gate_closed(data.get("gate_closed"))
         if n in overrides:
             is_open = bool(overrides[n])
             why = "opened by gates=" if is_open else "closed by gates="
+        elif setting is not None:
+            is_open = not setting
+            why = f"{'closed' if setting else 'opened'} by gate_closed={setting}"
+        elif not _text(data.get("barrier")):
+            continue
         else:
             is_open, why = _gate_state(
                 data,
