@@ -346,15 +346,6 @@ def _node_id(text: str) -> Any:
     return int(text) if text.lstrip("-").isdigit() else text
 
 
-def _write_layers_atomic(path: Path, layers: dict[str, Any]) -> None:
-    """Write GeoDataFrames as layers of one new GeoPackage, atomically."""
-    from cim.io.files import atomic_path
-
-    with atomic_path(path, suffix=".gpkg") as tmp:
-        for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG")
-
-
 def _circles_map(twin: Any, result: Any, path: Path) -> None:
     """Buildings coloured by the categories reached within the first circle."""
     from matplotlib.figure import Figure
@@ -386,6 +377,7 @@ def _circles_map(twin: Any, result: Any, path: Path) -> None:
 
 def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
+    from cim.io.results import write_circles_gpkg
     from cim.network import travel_circles
     from cim.network.modes import parse_time
 
@@ -409,11 +401,8 @@ def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:
                 gates=gates or None,
                 isochrones=not args.no_isochrones,
             )
-        layers = {"buildings": result.buildings, "facilities": result.facilities}
-        if result.isochrones is not None:
-            layers["isochrones"] = result.isochrones
         with progress.step(f"writing {out}"):
-            _write_layers_atomic(out, layers)
+            write_circles_gpkg(result, out)
         with progress.step(f"map {picture}"):
             _circles_map(twin, result, picture)
     _show_warnings(caught, args.quiet)
@@ -568,6 +557,7 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
         report.to_json(out / "compliance.json")
     print("\ncompliance  pilot design (illustrative), assets/pilot/hangzhou_pilot.gpkg")
     print("\n".join(_check_summary(report)))
+    from cim.io.results import write_circles_gpkg
     from cim.network import travel_circles
     from cim.sunlight import sunlight_check
 
@@ -582,10 +572,7 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     )
     with progress.step("5/10/15-minute walking circles of the sample"):
         circles = travel_circles(twin, minutes=(5, 10, 15), mode="walk")
-        _write_layers_atomic(
-            out / "circles.gpkg",
-            {"buildings": circles.buildings, "facilities": circles.facilities},
-        )
+        write_circles_gpkg(circles, out / "circles.gpkg")
     cov = circles.coverage
     wanted = ("kindergarten", "primary_school", "bus_stop", "shop")
     shown = cov.loc[[c for c in wanted if c in cov.index]]

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cim.io.files import atomic_path
+
 if TYPE_CHECKING:
     from cim.indicators.context import Context
     from cim.rules.rulebook import Rulebook
@@ -373,7 +375,8 @@ class ComplianceReport:
         """
         text = json.dumps(self.to_records(), ensure_ascii=False, indent=indent)
         if path is not None:
-            _write_atomic(Path(path), text + "\n")
+            with atomic_path(Path(path)) as tmp:
+                tmp.write_text(text + "\n", encoding="utf-8")
         return text
 
     # -- HTML ---------------------------------------------------------------------
@@ -391,22 +394,9 @@ class ComplianceReport:
         """
         text = _render_html(self)
         if path is not None:
-            _write_atomic(Path(path), text)
+            with atomic_path(Path(path)) as tmp:
+                tmp.write_text(text, encoding="utf-8")
         return text
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------

@@ -111,14 +111,12 @@ Results are advisory: compliance rulings need certified software.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import difflib
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +129,7 @@ import pandas as pd
 import shapely
 
 from cim.errors import CIMError
+from cim.io.results import write_sunlight_gpkg
 from cim.layers import BUILDING_USES, facility_categories
 from cim.meshes import twin_meshes
 from cim.rules.rulebook import (
@@ -1183,7 +1182,8 @@ def write_sunlight(
     ``buildings``, ``rules``, ``run``) and `SunlightImpact.layers`
     (``impact_points``, ``lost``, ``lost_segments``, ``impact_buildings``,
     ``impact_rules``, ``blockers``). The file is written next to ``path``
-    under a temporary name and moved over it when complete.
+    under a temporary name and moved over it when complete, by
+    `cim.io.results.write_sunlight_gpkg`.
 
     Parameters
     ----------
@@ -1204,53 +1204,7 @@ def write_sunlight(
     ValueError
         If neither is given.
     """
-    layers: dict[str, pd.DataFrame] = {}
-    if check is not None:
-        layers.update(check.layers())
-    if impact is not None:
-        layers.update(impact.layers())
-    if not layers:
-        msg = "nothing to write: give a check, an impact or both"
-        raise ValueError(msg)
-    return _write_layers(path, layers)
-
-
-def _write_layers(
-    path: str | os.PathLike[str], layers: Mapping[str, pd.DataFrame]
-) -> Path:
-    """Write frames as the layers of a new GeoPackage, then move it to ``path``."""
-    import pyogrio
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp.gpkg", dir=target.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # GDAL creates the file itself
-    try:
-        for layer, frame in layers.items():
-            kwargs: dict[str, Any] = {}
-            if isinstance(frame, gpd.GeoDataFrame):
-                # Points are "Point Z"; footprints mix Polygons and
-                # MultiPolygons, kept as they are in a generic column.
-                points = bool(len(frame)) and bool((frame.geom_type == "Point").all())
-                kind = (
-                    ("Point Z" if frame.has_z.any() else "Point")
-                    if points
-                    else "Unknown"
-                )
-                kwargs.update(geometry_type=kind, promote_to_multi=False)
-            pyogrio.write_dataframe(
-                frame, tmp, layer=layer, driver="GPKG", append=tmp.exists(), **kwargs
-            )
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return target
+    return write_sunlight_gpkg(path, check, impact)
 
 
 def _default_year(year: int | None) -> int:

@@ -513,6 +513,31 @@ def test_html_is_self_contained_and_escaped(twin, tmp_path):
     assert "gb50180-4.0.2-far" in html
 
 
+@pytest.mark.parametrize("method", ["to_json", "to_html"])
+def test_report_write_failure_keeps_the_old_file(twin, tmp_path, monkeypatch, method):
+    report = check(twin, "zhejiang-future-community")
+    out = tmp_path / "report.out"
+    out.write_bytes(b"old")
+    started = []
+
+    def half_then_disk_full(self, data, *args, **kwargs):
+        started.append(self)
+        with open(self, "w", encoding="utf-8") as fh:
+            fh.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_text", half_then_disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            getattr(report, method)(out)
+    assert len(started) == 1 and started[0] != out  # a temporary file was written
+    assert out.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.out"]
+    text = getattr(report, method)(out)
+    assert out.read_text(encoding="utf-8").rstrip("\n") == text
+    assert [p.name for p in tmp_path.iterdir()] == ["report.out"]
+
+
 def test_cli_check(twin, tmp_path, capsys):
     path = tmp_path / "site.gpkg"
     twin.save(path)
@@ -540,3 +565,175 @@ def test_cli_check(twin, tmp_path, capsys):
     assert "invalid climate_zone 'IX'" in capsys.readouterr().err
     assert main(["-q", "check", str(path), "--param", "life_circle=15"]) == 0
     assert main(["-q", "check", str(path), "--rules", "nope"]) == 2
+
+
+# --- every built-in indicator through the check: values, reasons, provenance ----
+
+#: (indicator, unit) of the built-in zone indicators, as rules give them.
+_ZONE_INDICATORS = (
+    ("far", "-"),
+    ("building_density", "-"),
+    ("green_rate", "-"),
+    ("ground_green_rate", "-"),
+    ("ground_green_share_of_target", "-"),
+    ("max_height_m", "m"),
+    ("average_storeys", "-"),
+    ("dwellings", "dwellings"),
+    ("residents", "persons"),
+    ("residential_land_per_capita_m2", "m2/person"),
+    ("public_green_per_capita_m2", "m2/person"),
+    ("concentrated_green_per_capita_m2", "m2/person"),
+    ("service_space_per_100_households_m2", "m2/100 dwellings"),
+    ("parking_spaces_per_household", "spaces/dwelling"),
+    ("surface_parking_per_household", "spaces/dwelling"),
+)
+
+
+def _rule(
+    rule_id: str,
+    indicator: str,
+    scope: str,
+    unit: str,
+    extra: str = "",
+    *,
+    op: str = ">=",
+    threshold: float = 0.0,
+) -> str:
+    return (
+        f'[[rules]]\nid = "{rule_id}"\nindicator = "{indicator}"\nscope = "{scope}"\n'
+        f'op = "{op}"\nthreshold = {threshold}\nunit = "{unit}"\nclause = "c"\n'
+        f"verified = true\n{extra}"
+    )
+
+
+def test_every_zone_indicator_by_hand_with_estimates(twin, tmp_path):
+    # s2's households (60 = 1,000 m2 x 6 / 100 m2) and t1's height (10 x 3 m)
+    # are estimated by the twin.
+    b = twin.buildings.assign(
+        households=pd.array([100, pd.NA, 100, 100, 50], dtype="Int64"),
+        height_m=[18.9, 18.9, 18.9, 18.9, np.nan],
+    )
+    with pytest.warns(cim.errors.RepairWarning, match="estimated 1 heights"):
+        t = twin.with_layer("buildings", b)
+    # The green-rate target of the ground share: 30% on parcels, none on the
+    # site (its green-rate rule is an upper bound).
+    body = "".join(
+        _rule(
+            f"{ind}@{scope}",
+            ind,
+            scope,
+            unit,
+            op="<=" if (ind, scope) == ("green_rate", "site") else ">=",
+            threshold=1.0 if (ind, scope) == ("green_rate", "site") else 0.0,
+        )
+        for ind, unit in _ZONE_INDICATORS
+        for scope in ("parcel", "site")
+    )
+    body += _rule("target", "green_rate", "parcel", "-", threshold=0.3)
+    r = rows_of(check(t, _book(tmp_path, body)))
+    nan = np.nan
+    ppl = [1008.0, 140.0, 0.0]  # 360 and 50 dwellings x 2.8 persons
+    expected = {
+        "far": ([2.4, 0.6, 0.0], 1.0),
+        "building_density": ([0.4, 0.06, 0.0], 4600 / 30000),
+        "green_rate": ([0.25, 0.32, 0.64], 12100 / 30000),
+        "ground_green_rate": ([0.25, 0.32, 0.64], 12100 / 30000),
+        "ground_green_share_of_target": ([0.25 / 0.3, 0.32 / 0.3, 0.64 / 0.3], nan),
+        "max_height_m": ([18.9, 30.0, 0.0], 30.0),
+        "average_storeys": ([6.0, 10.0, nan], 30000 / 4600),
+        "dwellings": ([360.0, 50.0, 0.0], 410.0),
+        "residents": (ppl, 1148.0),
+        "residential_land_per_capita_m2": (
+            [10000 / 1008, 10000 / 140, nan],
+            30000 / 1148,
+        ),
+        "public_green_per_capita_m2": ([0.0, 0.0, nan], 6400 / 1148),
+        "concentrated_green_per_capita_m2": (
+            [2500 / 1008, 3200 / 140, nan],
+            12100 / 1148,
+        ),
+        "service_space_per_100_households_m2": ([0.0, 72.0, nan], 36 / 410 * 100),
+        "parking_spaces_per_household": ([480 / 360, 60 / 50, nan], 540 / 410),
+        "surface_parking_per_household": ([20 / 360, 2 / 50, nan], 22 / 410),
+    }
+    for ind, (parcels, site) in expected.items():
+        got = r.xs(f"{ind}@parcel").loc[["p1", "p2", "p3"], "value"].to_numpy()
+        assert_allclose(got, parcels, err_msg=ind, **TOL)
+        assert_allclose(r.loc[(f"{ind}@site", "site"), "value"], site, **TOL)
+    # Why a value is missing or does not apply.
+    reasons = {
+        ("service_space_per_100_households_m2", "p3"): (
+            "no service_space_m2 given, or no dwellings"
+        ),
+        ("parking_spaces_per_household", "p3"): (
+            "no parcels.parking_spaces given, or no dwellings"
+        ),
+        ("surface_parking_per_household", "p3"): (
+            "no parcels.surface_parking_spaces given, or no dwellings"
+        ),
+    }
+    for (ind, pid), why in reasons.items():
+        row = r.loc[(f"{ind}@parcel", pid)]
+        assert row["status"] == "not_evaluated" and why in row["reason"]
+    share = r.loc[("ground_green_share_of_target@site", "site")]
+    assert share["status"] == "not_applicable"
+    why = "no green-rate target: no green_rate_min and no green_rate rule applies"
+    assert why in share["reason"]
+    # Which inputs behind each value are unverified.
+    est = "households estimated from floor area"
+    pph = "persons per household 2.8 (default, unverified)"
+    people = {"p1": f"{est}; {pph}", "p2": pph, "p3": pph, "site": f"{est}; {pph}"}
+    dwelling = {"p1": est, "p2": "", "p3": "", "site": est}
+    height = {"p1": "", "p2": "height estimated", "p3": "", "site": "height estimated"}
+    none = dict.fromkeys(("p1", "p2", "p3", "site"), "")
+    unverified = {
+        "far": none,
+        "building_density": none,
+        "green_rate": none,
+        "max_height_m": height,
+        "dwellings": dwelling,
+        "residents": people,
+        "residential_land_per_capita_m2": people,
+        "public_green_per_capita_m2": people,
+        "concentrated_green_per_capita_m2": people,
+        "service_space_per_100_households_m2": dwelling,
+        "parking_spaces_per_household": dwelling,
+        "surface_parking_per_household": dwelling,
+    }
+    for ind, by_feature in unverified.items():
+        for fid, text in by_feature.items():
+            scope = "site" if fid == "site" else "parcel"
+            row = r.loc[(f"{ind}@{scope}", fid)]
+            assert row["unverified_inputs"] == text, (ind, fid)
+            assert row["inputs_verified"] == (text == "")
+
+
+def test_front_spacing_rules_by_hand(twin, tmp_path):
+    # t1 moved 15 m due north of s1 (18.9 m tall): spacing 15 m, 15 / 18.9.
+    geoms = [*twin.buildings.geometry.iloc[:4], bx(5, 70, 25, 90)]
+    t = twin.with_layer("buildings", twin.buildings.assign(geometry=geoms))
+    body = (
+        _rule("m", "front_spacing_m", "building", "m")
+        + _rule("ratio", "front_spacing_ratio", "dwelling", "-")
+        + _rule(
+            "low",
+            "front_spacing_m",
+            "building",
+            "m",
+            "params = { max_south_height_m = 10, search_m = 80 }\n",
+        )
+    )
+    r = rows_of(check(t, _book(tmp_path, body)))
+    assert_allclose(r.loc[("m", "t1"), "value"], 15.0, **TOL)
+    assert_allclose(r.loc[("ratio", "t1"), "value"], 15 / 18.9, **TOL)
+    assert r.loc[("m", "t1"), "status"] == "pass"
+    for rule_id, why in (
+        ("m", "no building of at most inf m due south within 150 m"),
+        ("ratio", "no building of at most inf m due south within 150 m"),
+        ("low", "no building of at most 10 m due south within 80 m"),
+    ):
+        rows = r.xs(rule_id)
+        off = rows.drop("t1") if rule_id != "low" else rows
+        assert set(off["status"]) == {"not_applicable"}, rule_id
+        assert off["reason"].str.contains(why, regex=False).all(), rule_id
+        assert (rows["unverified_inputs"] == "").all()

@@ -602,6 +602,29 @@ def test_write_metadata_and_atomic_replace(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.city.json"]
 
 
+def test_write_failure_keeps_the_old_file(
+    measured_buildings: gpd.GeoDataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "d.city.json"
+    out.write_bytes(b"old")
+    started: list[Path] = []
+
+    def half_then_disk_full(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        started.append(self)
+        with open(self, "w", encoding="utf-8") as fh:
+            fh.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_cityjson(measured_buildings, None, out, crs=32650)
+    assert len(started) == 1 and started[0] != out  # a temporary file was written
+    assert out.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.city.json"]
+
+
 def test_write_refuses_bad_input(
     measured_buildings: gpd.GeoDataFrame, tmp_path: Path
 ) -> None:

@@ -300,6 +300,26 @@ def test_stops_gdf(feed: Feed) -> None:
     assert d == pytest.approx(200, abs=2)
 
 
+def test_files_are_read_by_cim_io(tmp_path: Path) -> None:
+    import cim.io.gtfs
+    import cim.transit
+    import cim.transit.gtfs
+
+    # The old names still work and are the reader's own.
+    assert cim.transit.gtfs.REQUIRED_FILES is cim.io.gtfs.REQUIRED_FILES
+    assert cim.transit.read_gtfs is cim.transit.gtfs.read_gtfs
+    assert cim.transit.Feed is cim.transit.gtfs.Feed
+    path = write_feed(tmp_path)
+    tables = cim.io.gtfs.read_gtfs_tables(path)
+    feed = read_gtfs(path)
+    assert set(tables) == set(cim.io.gtfs.GTFSTables.__annotations__)
+    for name, frame in tables.items():
+        pd.testing.assert_frame_equal(getattr(feed, name), frame, obj=name)
+    assert feed.source == {"path": str(path), "name": "feed.zip"}
+    with pytest.raises(InputFileError, match=r"nope\.zip: no such file"):
+        cim.io.gtfs.read_gtfs_tables(tmp_path / "nope.zip")
+
+
 # -- bad feeds ------------------------------------------------------------------
 
 

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -41,7 +40,7 @@ from pyproj import CRS
 
 from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
 from cim.errors import CRSError, InputFileError, RepairWarning
-from cim.io.files import check_input_file
+from cim.io.files import atomic_path, check_input_file
 from geometry.polygons3d import (
     close_shells,
     is_closed,
@@ -1253,7 +1252,9 @@ def write_cityjson(
         "vertices": verts.tolist(),
     }
     text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    _atomic_write(out, text)
+    # Like a plain open(), a missing folder is an error (no folder is created).
+    with atomic_path(out, parents=False) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return out
 
 
@@ -1407,16 +1408,3 @@ def _remap(boundaries: Any, remap: npt.NDArray[np.intp]) -> Any:
             ring.pop()
         return ring
     return [_remap(b, remap) for b in boundaries]
-
-
-def _atomic_write(out: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,4 +1,4 @@
-"""Reading layer files with clear errors for missing, empty or unreadable files."""
+"""Layer files read with clear errors, and files written atomically."""
 
 from __future__ import annotations
 
@@ -84,7 +84,9 @@ def read_layer_file(
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_path(
+    target: Path, *, suffix: str = ".tmp", parents: bool = True
+) -> Iterator[Path]:
     """A temporary path next to ``target``, moved over it if the block succeeds.
 
     Parameters
@@ -93,6 +95,9 @@ def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
         The file to write.
     suffix
         Suffix of the temporary file (GDAL picks drivers by suffix).
+    parents
+        Create ``target``'s missing folders first; if False, a missing
+        folder raises `FileNotFoundError` before anything is written.
 
     Yields
     ------
@@ -100,7 +105,8 @@ def atomic_path(target: Path, *, suffix: str = ".tmp") -> Iterator[Path]:
         Where to write. It does not exist yet; on error it is removed and
         ``target`` is left as it was.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=suffix, dir=target.parent
     )

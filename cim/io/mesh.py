@@ -24,11 +24,9 @@ its ``building_id``; glTF meshes keep ``building_id``, ``lod`` and
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -37,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import trimesh
 
+from cim.io.files import atomic_path
 from cim.meshes import Lod, local_origin, twin_scene
 
 if TYPE_CHECKING:
@@ -227,7 +226,8 @@ def write_mesh(
     }
     out.metadata["cim"] = info
     data = _encode(out, MESH_FORMATS[ext], info)
-    _write_atomic(target, data)
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
     _log.info("wrote %d buildings to %s", len(out.geometry), target)
     return target
 
@@ -272,20 +272,3 @@ def _encode(scene: trimesh.Scene, fmt: str, info: dict[str, Any]) -> bytes:
     )
     gltf: bytes = files["model.gltf"]
     return gltf
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
