@@ -126,6 +126,15 @@ def _list(values: Iterable[Any]) -> str:
     return ", ".join(vals[:_SHOW]) + more
 
 
+def _did_you_mean(word: str, options: Iterable[str], *, n: int = 1) -> str:
+    """The hint `` (did you mean 'x'?)`` naming the options closest to ``word``.
+
+    ``""`` if none is close; at most ``n`` are named.
+    """
+    close = difflib.get_close_matches(word, list(options), n=n)
+    return f" (did you mean {_list(close)}?)" if close else ""
+
+
 def _as_ids(value: Any, what: str = "ids") -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -155,10 +164,11 @@ def _as_nodes(value: Any) -> tuple[Hashable, ...]:
 
 
 def _as_int(value: Any, what: str, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)):
-        msg = f"{what} must be a whole number, got {value!r}"
-        raise ScenarioError(msg)
-    if isinstance(value, float) and not value.is_integer():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer))
+        or (isinstance(value, float) and not value.is_integer())
+    ):
         msg = f"{what} must be a whole number, got {value!r}"
         raise ScenarioError(msg)
     out = int(value)
@@ -187,8 +197,7 @@ def _as_float(value: Any, what: str, *, positive: bool = False) -> float:
 def _as_choice(value: Any, what: str, choices: Iterable[str]) -> str:
     options = tuple(choices)
     if value not in options:
-        close = difflib.get_close_matches(str(value), options, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _did_you_mean(str(value), options)
         msg = f"invalid {what} {value!r}{hint}; expected one of {', '.join(options)}"
         raise ScenarioError(msg)
     return str(value)
@@ -247,14 +256,18 @@ def _require_ids(twin: Twin, layer: str, ids: Iterable[str]) -> None:
     unknown = [i for i in ids if i not in have]
     if unknown:
         known = list(_ids_of(twin, layer))
-        close = difflib.get_close_matches(unknown[0], [str(k) for k in known], n=3)
-        hint = f" (did you mean {_list(close)}?)" if close else ""
+        hint = _did_you_mean(unknown[0], [str(k) for k in known], n=3)
         what = _SINGULAR[layer]
         msg = (
             f"no {what} {_list(unknown)} in layer {layer!r}{hint}; the layer has "
             f"{len(known)} features" + (f", e.g. {_list(known[:3])}" if known else "")
         )
         raise ScenarioError(msg)
+
+
+def _named(frame: pd.DataFrame, layer: str, ids: Iterable[str]) -> Any:
+    """Which features of ``frame``, a layer ``layer``, have one of ``ids``."""
+    return frame[SCHEMAS[layer].id_column].isin(list(ids)).to_numpy()
 
 
 def _require_new_id(twin: Twin, layer: str, new_id: str) -> None:
@@ -336,20 +349,38 @@ def _set_values(frame: pd.DataFrame, column: str, mask: Any, value: Any) -> None
     frame[column] = series
 
 
-def _storey_height(twin: Twin) -> float:
+def _set_count(frame: pd.DataFrame, column: str, mask: Any, value: Any) -> None:
+    """Set ``frame.loc[mask, column] = value`` in a nullable integer column.
+
+    The column is made ``Int64``, first with ``<NA>`` everywhere if missing.
+    """
+    if column not in frame.columns:
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    col = frame[column].astype("Int64")
+    col[mask] = value
+    frame[column] = col
+
+
+def _estimate(twin: Twin, name: str) -> float:
+    """An estimation parameter of the twin, e.g. ``storey_height_m`` [m].
+
+    Taken from ``twin.metadata["estimates"]``, else the default
+    (``assets/defaults.toml``), as the twin estimates buildings.
+    """
     from cim.estimate import defaults
 
     est = twin.metadata.get("estimates", {})
-    value = est.get("storey_height_m", defaults()["storey_height_m"]["value"])
-    return float(value)
+    return float(est.get(name, defaults()[name]["value"]))
+
+
+def _storey_height(twin: Twin) -> float:
+    """The twin's storey height [m], for heights from storeys."""
+    return _estimate(twin, "storey_height_m")
 
 
 def _dwelling_gfa(twin: Twin) -> float:
-    from cim.estimate import defaults
-
-    est = twin.metadata.get("estimates", {})
-    value = est.get("dwelling_gfa_m2", defaults()["dwelling_gfa_m2"]["value"])
-    return float(value)
+    """The twin's dwelling size [m2], for households from floor area."""
+    return _estimate(twin, "dwelling_gfa_m2")
 
 
 def _with_layers(twin: Twin, **layers: Any) -> Twin:
@@ -360,6 +391,17 @@ def _with_layers(twin: Twin, **layers: Any) -> Twin:
     for name, data in layers.items():
         twin = twin.with_layer(name, data, estimate=False)
     return twin
+
+
+def _with_layers_elements_last(twin: Twin, layers: Mapping[str, Any]) -> Twin:
+    """Replace layers as :func:`_with_layers` does, but the elements last.
+
+    New elements may refer to buildings that the other layers add.
+    """
+    layers = dict(layers)
+    elements = layers.pop("elements", None)
+    twin = _with_layers(twin, **layers)
+    return twin if elements is None else twin.with_layer("elements", elements)
 
 
 def _greens_on(twin: Twin, building_ids: Iterable[str]) -> Any:
@@ -538,8 +580,7 @@ class Edit:
         values = {k: v for k, v in data.items() if k != "op"}
         unknown = [k for k in values if k not in fields]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], list(fields), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _did_you_mean(unknown[0], fields)
             msg = (
                 f"unknown field {unknown[0]!r}{hint}; {cls.op} takes "
                 f"{', '.join(fields)}"
@@ -590,18 +631,56 @@ def edit_from_dict(data: Mapping[str, Any]) -> Edit:
         msg = f"an edit lacks its 'op'; expected one of {', '.join(sorted(EDITS))}"
         raise ScenarioError(msg)
     if op not in EDITS:
-        close = difflib.get_close_matches(str(op), list(EDITS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _did_you_mean(str(op), EDITS)
         msg = f"invalid op {op!r}{hint}; expected one of {', '.join(sorted(EDITS))}"
         raise ScenarioError(msg, op=str(op))
     return EDITS[op].from_dict(data)
+
+
+@dataclass(frozen=True)
+class _OnFeatures(Edit):
+    """An edit of features of one layer that exist, named by their ids.
+
+    Subclasses set ``layer``; a subclass with more fields converts them in
+    its own ``__post_init__``, after calling this one.
+
+    Parameters
+    ----------
+    ids
+        Ids of the features (``building_id``, ``green_id`` ...).
+    """
+
+    layer: ClassVar[str] = "buildings"
+    ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", _as_ids(self.ids))
+
+    def validate(self, twin: Twin) -> None:
+        _require_ids(twin, self.layer, self.ids)
+
+    def _selected(self, frame: pd.DataFrame) -> Any:
+        """Which features of ``frame`` (the layer) the edit names: ``(n,)`` bool."""
+        return _named(frame, self.layer, self.ids)
+
+
+@dataclass(frozen=True)
+class _Remove(_OnFeatures):
+    """Remove the features named; no other layer refers to them.
+
+    (Other layers refer to buildings: :class:`Demolish` removes those too.)
+    """
+
+    def _apply(self, twin: Twin) -> Twin:
+        frame = twin[self.layer]
+        return twin.with_layer(self.layer, frame[~self._selected(frame)])
 
 
 # -- buildings -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Demolish(Edit):
+class Demolish(_OnFeatures):
     """Demolish buildings (with their surfaces, elements and greens on them).
 
     Parameters
@@ -611,13 +690,6 @@ class Demolish(Edit):
     """
 
     op: ClassVar[str] = "demolish"
-    ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
-
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "buildings", self.ids)
 
     def _apply(self, twin: Twin) -> Twin:
         return _with_layers(twin, **_without_buildings(twin, self.ids))
@@ -864,12 +936,7 @@ class AddBuilding(Edit):
             table = self._element_table(twin, new_id)
             el = layers.get("elements", twin.elements)
             layers["elements"] = pd.concat([el, table], ignore_index=True)
-        # The new building must exist before elements refer to it.
-        elements = layers.pop("elements", None)
-        twin = _with_layers(twin, **layers)
-        if elements is not None:
-            twin = twin.with_layer("elements", elements)
-        return twin
+        return _with_layers_elements_last(twin, layers)
 
 
 @dataclass(frozen=True)
@@ -900,7 +967,7 @@ class ReplaceBuilding(AddBuilding):
 
 
 @dataclass(frozen=True)
-class AddFloors(Edit):
+class AddFloors(_OnFeatures):
     """Add storeys on top of buildings.
 
     Height grows by ``floors`` x the storey height (``storey_height_m``, else
@@ -920,23 +987,19 @@ class AddFloors(Edit):
     """
 
     op: ClassVar[str] = "add_floors"
-    ids: tuple[str, ...]
     floors: int = 1
     storey_height_m: float | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
+        super().__post_init__()
         object.__setattr__(self, "floors", _as_int(self.floors, "floors", minimum=1))
         if self.storey_height_m is not None:
             sh = _as_float(self.storey_height_m, "storey_height_m", positive=True)
             object.__setattr__(self, "storey_height_m", sh)
 
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "buildings", self.ids)
-
     def _apply(self, twin: Twin) -> Twin:
         b = twin.buildings.copy()
-        sel = b["building_id"].isin(self.ids).to_numpy()
+        sel = self._selected(b)
         floors = b["floors"].to_numpy(dtype="float64", na_value=np.nan)
         height = b["height_m"].to_numpy(dtype="float64")
         per = np.where(floors > 0, height / floors, _storey_height(twin))
@@ -958,9 +1021,7 @@ class AddFloors(Edit):
             layers["elements"] = pd.concat(
                 [el, self._new_elements(detailed, per, b)], ignore_index=True
             )
-        elements = layers.pop("elements", None)
-        twin = _with_layers(twin, **layers)
-        return twin if elements is None else twin.with_layer("elements", elements)
+        return _with_layers_elements_last(twin, layers)
 
     def _new_elements(
         self, detailed: pd.DataFrame, per: Any, b: pd.DataFrame
@@ -983,7 +1044,7 @@ class AddFloors(Edit):
 
 
 @dataclass(frozen=True)
-class ChangeUse(Edit):
+class ChangeUse(_OnFeatures):
     """Give buildings a new main use.
 
     Parameters
@@ -998,25 +1059,21 @@ class ChangeUse(Edit):
     """
 
     op: ClassVar[str] = "change_use"
-    ids: tuple[str, ...]
     use: str
     households: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
+        super().__post_init__()
         object.__setattr__(self, "use", _as_choice(self.use, "use", BUILDING_USES))
         if self.households is not None:
             hh = _as_int(self.households, "households", minimum=0)
             object.__setattr__(self, "households", hh)
 
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "buildings", self.ids)
-
     def _apply(self, twin: Twin) -> Twin:
         from cim.estimate import fill_building_estimates
 
         b = twin.buildings.copy()
-        sel = b["building_id"].isin(self.ids).to_numpy()
+        sel = self._selected(b)
         b.loc[sel, "use"] = self.use
         if self.households is not None:
             b.loc[sel, "households"] = self.households
@@ -1049,7 +1106,7 @@ _RETROFIT_OPS = {
 
 
 @dataclass(frozen=True)
-class Retrofit(Edit):
+class Retrofit(_OnFeatures):
     """Set attributes of buildings, e.g. new envelope U-values or a lift.
 
     Column names carry units (``u_wall_w_m2k`` [W/(m2 K)],
@@ -1065,11 +1122,10 @@ class Retrofit(Edit):
     """
 
     op: ClassVar[str] = "retrofit"
-    ids: tuple[str, ...]
     attributes: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
+        super().__post_init__()
         attrs = Params(self.attributes)
         if not attrs:
             msg = "retrofit needs attributes, e.g. {u_wall_w_m2k = 0.8}"
@@ -1086,12 +1142,9 @@ class Retrofit(Edit):
                 raise ScenarioError(msg, op=self.op)
         object.__setattr__(self, "attributes", attrs)
 
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "buildings", self.ids)
-
     def _apply(self, twin: Twin) -> Twin:
         b = twin.buildings.copy()
-        sel = b["building_id"].isin(self.ids).to_numpy()
+        sel = self._selected(b)
         for k, v in self.attributes.items():
             _set_values(b, k, sel, v)
         return twin.with_layer("buildings", b, estimate=False)
@@ -1198,7 +1251,7 @@ class AddGreen(Edit):
 
 
 @dataclass(frozen=True)
-class RemoveGreens(Edit):
+class RemoveGreens(_Remove):
     """Remove green spaces.
 
     Parameters
@@ -1208,17 +1261,7 @@ class RemoveGreens(Edit):
     """
 
     op: ClassVar[str] = "remove_greens"
-    ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
-
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "greens", self.ids)
-
-    def _apply(self, twin: Twin) -> Twin:
-        g = twin.greens
-        return twin.with_layer("greens", g[~g["green_id"].isin(self.ids).to_numpy()])
+    layer: ClassVar[str] = "greens"
 
 
 @dataclass(frozen=True)
@@ -1285,7 +1328,7 @@ class AddFacility(Edit):
 
 
 @dataclass(frozen=True)
-class RemoveFacilities(Edit):
+class RemoveFacilities(_Remove):
     """Remove service facilities.
 
     Parameters
@@ -1295,18 +1338,7 @@ class RemoveFacilities(Edit):
     """
 
     op: ClassVar[str] = "remove_facilities"
-    ids: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "ids", _as_ids(self.ids))
-
-    def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, "facilities", self.ids)
-
-    def _apply(self, twin: Twin) -> Twin:
-        f = twin.facilities
-        keep = ~f["facility_id"].isin(self.ids).to_numpy()
-        return twin.with_layer("facilities", f[keep])
+    layer: ClassVar[str] = "facilities"
 
 
 # -- network: gates --------------------------------------------------------------------
@@ -1453,7 +1485,7 @@ class SetParking(Edit):
         _require_ids(twin, self.layer, self.ids)
         frame = twin[self.layer]
         id_col = SCHEMAS[self.layer].id_column
-        sel = frame[id_col].isin(self.ids).to_numpy()
+        sel = _named(frame, self.layer, self.ids)
         if self.layer == "facilities":
             cats = frame.loc[sel, "category"]
             wrong = cats[cats != "parking"]
@@ -1491,27 +1523,14 @@ class SetParking(Edit):
 
     def _apply(self, twin: Twin) -> Twin:
         frame = twin[self.layer].copy()
-        id_col = SCHEMAS[self.layer].id_column
-        sel = frame[id_col].isin(self.ids).to_numpy()
+        sel = _named(frame, self.layer, self.ids)
         if self.spaces is not None or self.change is not None:
             if self.spaces is not None:
                 new: Any = self.spaces
             else:
                 new = self._current(frame, sel) + float(self.change or 0)
                 new = pd.array(np.round(new), dtype="Int64")
-            if "parking_spaces" not in frame.columns:
-                frame["parking_spaces"] = pd.Series(
-                    pd.NA, index=frame.index, dtype="Int64"
-                )
-            col = frame["parking_spaces"].astype("Int64")
-            col[sel] = new
-            frame["parking_spaces"] = col
+            _set_count(frame, "parking_spaces", sel, new)
         if self.surface_spaces is not None:
-            if "surface_parking_spaces" not in frame.columns:
-                frame["surface_parking_spaces"] = pd.Series(
-                    pd.NA, index=frame.index, dtype="Int64"
-                )
-            col = frame["surface_parking_spaces"].astype("Int64")
-            col[sel] = self.surface_spaces
-            frame["surface_parking_spaces"] = col
+            _set_count(frame, "surface_parking_spaces", sel, self.surface_spaces)
         return twin.with_layer(self.layer, frame, estimate=False)

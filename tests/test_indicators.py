@@ -13,6 +13,8 @@ import cim
 from cim.errors import CRSError, LayerSchemaError
 from cim.indicators import (
     available_indicators,
+    average_dwelling_area,
+    average_storeys,
     building_density,
     concentrated_green,
     concentrated_green_per_capita,
@@ -416,3 +418,136 @@ def test_registry_lists_computed_and_pending_indicators():
     assert table.loc["sunlight_hours", "status"] in ("pending", "computed")
     with pytest.raises(KeyError, match="did you mean 'far'"):
         get_indicator("farr")
+
+
+def test_builtin_registrations_are_pinned():
+    # Names, units, scopes, params and wording are what rulebooks and
+    # reports rely on; all are registered by cim.indicators._builtin.
+    table = available_indicators().set_index("name")
+    builtin = table[table["provider"] == "cim.indicators._builtin"]
+    zones, buildings = "parcel, site", "building, dwelling"
+    expected = {
+        "far": (
+            "-",
+            zones,
+            "",
+            "plot ratio: FAR-counted floor area above ground / land area",
+        ),
+        "building_density": (
+            "-",
+            zones,
+            "",
+            "building footprint inside the zone / land area",
+        ),
+        "green_rate": (
+            "-",
+            zones,
+            "factors",
+            "counted green area (3D greening by factors) / land area",
+        ),
+        "ground_green_rate": (
+            "-",
+            zones,
+            "kinds",
+            "ground-level green area (no 3D greening) / land area",
+        ),
+        "ground_green_share_of_target": (
+            "-",
+            zones,
+            "kinds",
+            "ground green rate / the zone's green-rate target",
+        ),
+        "max_height_m": (
+            "m",
+            zones,
+            "min_share",
+            "height of the tallest building with >= 1% of its footprint in the zone",
+        ),
+        "average_storeys": (
+            "-",
+            zones,
+            "",
+            "housing gross floor area above ground / housing footprint",
+        ),
+        "dwellings": (
+            "dwellings",
+            zones,
+            "",
+            "households, split by footprint share",
+        ),
+        "residents": ("persons", zones, "", "dwellings x persons per household"),
+        "residential_land_per_capita_m2": (
+            "m2/person",
+            zones,
+            "",
+            "land area / residents",
+        ),
+        "public_green_per_capita_m2": (
+            "m2/person",
+            zones,
+            "kinds",
+            "public green (kind park) / residents",
+        ),
+        "concentrated_green_per_capita_m2": (
+            "m2/person",
+            zones,
+            "kinds, min_width_m",
+            "ground green at least min_width_m wide / residents",
+        ),
+        "service_space_per_100_households_m2": (
+            "m2/100 dwellings",
+            zones,
+            "",
+            "community service floor area (buildings.service_space_m2) per 100 "
+            "households",
+        ),
+        "parking_spaces_per_household": (
+            "spaces/dwelling",
+            zones,
+            "",
+            "car spaces (parcels.parking_spaces) per household",
+        ),
+        "surface_parking_per_household": (
+            "spaces/dwelling",
+            zones,
+            "",
+            "ground-level car spaces (parcels.surface_parking_spaces) per household",
+        ),
+        "front_spacing_m": (
+            "m",
+            buildings,
+            "max_south_height_m, search_m",
+            "wall-to-wall distance to the nearest building due south",
+        ),
+        "front_spacing_ratio": (
+            "-",
+            buildings,
+            "max_south_height_m, search_m",
+            "smallest distance to a building due south / that building's height",
+        ),
+    }
+    assert set(builtin.index) == set(expected)
+    assert (builtin["status"] == "computed").all()
+    for name, row in expected.items():
+        got = tuple(builtin.loc[name, ["unit", "scopes", "params", "description"]])
+        assert got == row, name
+
+
+def test_average_storeys_and_dwelling_area_by_hand(buildings, parcels):
+    b = buildings.assign(gross_floor_area_m2=[1200.0, 400.0, 8000.0])
+    storeys = average_storeys(b, parcels)
+    # p1: (1200 + 200) / (200 + 50); p2: (200 + 8000) / (50 + 400).
+    assert storeys.name == "average_storeys" and storeys.index.name == "parcel_id"
+    assert_allclose(storeys.to_numpy()[:2], [1400 / 250, 8200 / 450], **TOL)
+    assert np.isnan(storeys["p3"])  # no housing
+    area = average_dwelling_area(b, parcels)
+    assert area.name == "average_dwelling_area_m2"
+    assert_allclose(area.to_numpy()[:2], [1400 / 70, 8200 / 110], **TOL)
+    assert np.isnan(area["p3"])
+    # Offices are no housing: they count in neither sum.
+    office = b.assign(use=["residential", "office", "residential"], households=0)
+    assert_allclose(average_storeys(office, parcels)["p1"], 1200 / 200, **TOL)
+    # Without floor areas, the message gives the fix.
+    for func in (average_storeys, average_dwelling_area):
+        with pytest.raises(LayerSchemaError, match="'gross_floor_area_m2'; run cim"):
+            func(buildings, parcels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.metadata
 import subprocess
 import sys
@@ -793,3 +794,158 @@ def test_saving_the_twin_again_keeps_its_branches(tmp_path):
     assert len(before) == 1
     cim.read(path).save(path)  # a planner re-saves the twin
     assert len(list_branches(path)) == 1
+
+
+# -- edit formats and messages, pinned ------------------------------------------------
+
+
+def test_edit_fields_are_the_toml_keys():
+    # The fields of each edit type, in order, are the keys of its [[edits]]
+    # table and the arguments of its constructor.
+    building = [
+        "id",
+        "footprint",
+        "floors",
+        "use",
+        "height_m",
+        "storey_height_m",
+        "households",
+        "households_source",
+        "year_built",
+        "structure",
+        "name",
+        "attributes",
+        "elements",
+    ]
+    assert {op: [f.name for f in dataclasses.fields(c)] for op, c in EDITS.items()} == {
+        "demolish": ["ids"],
+        "add_building": building,
+        "replace_building": [*building, "new_id"],
+        "add_floors": ["ids", "floors", "storey_height_m"],
+        "change_use": ["ids", "use", "households"],
+        "retrofit": ["ids", "attributes"],
+        "add_green": [
+            "id",
+            "kind",
+            "geometry",
+            "building_id",
+            "area_m2",
+            "soil_depth_m",
+            "name",
+        ],
+        "remove_greens": ["ids"],
+        "add_facility": ["id", "category", "location", "name", "attributes"],
+        "remove_facilities": ["ids"],
+        "close_gates": ["nodes"],
+        "open_gates": ["nodes"],
+        "set_parking": ["ids", "spaces", "change", "surface_spaces", "layer"],
+    }
+    assert repr(edit_from_dict({"op": "remove_facilities", "ids": "f1"})) == (
+        "RemoveFacilities(ids=('f1',))"
+    )
+    assert edit_from_dict({"op": "add_floors", "ids": ["b1"]}).to_dict() == {
+        "op": "add_floors",
+        "ids": ["b1"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (
+            lambda s: s.remove_facilities(["f7"]),
+            "(remove_facilities): no facility 'f7' in layer 'facilities'; the layer "
+            "has 5 features, e.g. 'f1', 'f2', 'f3'",
+        ),
+        (
+            lambda s: s.remove_greens(["g11"]),
+            "(remove_greens): no green 'g11' in layer 'greens' (did you mean "
+            "'g1'?); the layer has 4 features, e.g. 'g1', 'g2', 'g3'",
+        ),
+        (
+            lambda s: s.demolish(["b11", "b9"]),
+            "(demolish): no building 'b11', 'b9' in layer 'buildings' (did you "
+            "mean 'b1'?); the layer has 4 features, e.g. 'b1', 'b2', 'b3'",
+        ),
+        (
+            lambda s: s.retrofit(["bz"], has_lift=True),
+            "(retrofit): no building 'bz' in layer 'buildings'; the layer has 4 "
+            "features, e.g. 'b1', 'b2', 'b3'",
+        ),
+        (
+            lambda s: s.change_use(["bq"], "office"),
+            "(change_use): no building 'bq' in layer 'buildings'; the layer has 4 "
+            "features, e.g. 'b1', 'b2', 'b3'",
+        ),
+        (
+            lambda s: s.set_parking(["p1"], spaces=3).set_parking(["p1"], change=-5),
+            "edit 2 of 2 (set_parking): change -5 would leave parcel 'p1' with "
+            "fewer than 0 spaces",
+        ),
+    ],
+)
+def test_unknown_ids_are_named_with_close_matches(twin, plan, message):
+    with pytest.raises(ScenarioError) as info:
+        plan(Scenario("bad")).apply(twin)
+    assert str(info.value).endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"op": "change_use", "ids": ["b1"], "use": "residental"},
+            "invalid use 'residental' (did you mean 'residential'?); expected one "
+            "of residential, commercial, office, mixed, public, education, health, "
+            "elderly_care, culture_sports, industrial, ancillary, religious, unknown",
+        ),
+        (
+            {"op": "remove_green", "ids": ["g1"]},
+            "invalid op 'remove_green' (did you mean 'remove_greens'?); expected "
+            "one of add_building, add_facility, add_floors, add_green, change_use, "
+            "close_gates, demolish, open_gates, remove_facilities, remove_greens, "
+            "replace_building, retrofit, set_parking",
+        ),
+        (
+            {"op": "add_floors", "ids": ["b1"], "floor": 2},
+            "unknown field 'floor' (did you mean 'floors'?); add_floors takes ids, "
+            "floors, storey_height_m",
+        ),
+        (
+            {"op": "retrofit", "ids": ["b1"]},
+            "missing field 'attributes'; retrofit needs attributes",
+        ),
+        (
+            {"op": "set_parking", "ids": ["p1"], "spaces": 3, "layer": "parcel"},
+            "invalid layer 'parcel' (did you mean 'parcels'?); expected one of "
+            "parcels, buildings, facilities",
+        ),
+    ],
+)
+def test_edit_data_errors_suggest_close_names(data, message):
+    with pytest.raises(ScenarioError) as info:
+        edit_from_dict(data)
+    assert str(info.value).endswith(message)
+
+
+def test_set_parking_counts_are_nullable_integers(twin):
+    # Ground-level spaces alone: no total is made up.
+    t = Scenario("s").set_parking(["p2"], surface_spaces=3).apply(twin)
+    p = t.parcels.set_index("parcel_id")
+    pd.testing.assert_series_equal(
+        t.parcels["parking_spaces"], twin.parcels["parking_spaces"]
+    )
+    assert str(p["surface_parking_spaces"].dtype) == "Int64"
+    assert p.loc["p2", "surface_parking_spaces"] == 3
+    assert pd.isna(p.loc["p1", "surface_parking_spaces"])
+    # Garages in buildings, then a change of their count.
+    t2 = (
+        Scenario("g")
+        .set_parking(["b1", "b2"], spaces=12, layer="buildings")
+        .set_parking(["b2"], change=-2, layer="buildings")
+        .apply(twin)
+    )
+    b = t2.buildings.set_index("building_id")
+    assert str(b["parking_spaces"].dtype) == "Int64"
+    assert b["parking_spaces"].tolist()[:2] == [12, 10]
+    assert b["parking_spaces"].isna().tolist() == [False, False, True, True]

@@ -9,7 +9,7 @@ value are unverified.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,8 @@ from cim.layers import GREEN_KINDS
 from cim.rules.rulebook import Rule
 
 _ZONES = ("parcel", "site")
+_BUILDINGS = ("building", "dwelling")
+_SPACING_PARAMS = ("max_south_height_m", "search_m")
 
 
 def _kinds(params: Mapping[str, Any], default: Sequence[str]) -> list[str]:
@@ -53,6 +55,81 @@ def _aligned(ctx: Context, scope: str, values: pd.Series) -> pd.Series:
     return pd.Series(values.to_numpy(), index=ctx.ids(scope), name=values.name)
 
 
+def _zonal(
+    ctx: Context,
+    rule: Rule,
+    func: Callable[..., pd.Series],
+    *,
+    layer: str = "buildings",
+    **kwargs: Any,
+) -> pd.Series:
+    """An indicator of :mod:`~cim.indicators.planning` on the rule's zones.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    rule
+        The rule evaluated; its scope is ``parcel`` or ``site``.
+    func
+        ``func(features, zones, *, shares, **kwargs)``, e.g.
+        :func:`~cim.indicators.planning.far`.
+    layer
+        The features: ``"buildings"`` (with the take-off's floor areas) or
+        ``"greens"``; their overlay on the zones is the context's.
+    **kwargs
+        Further keyword arguments of ``func``.
+
+    Returns
+    -------
+    pandas.Series
+        The values, indexed by the scope's feature ids.
+    """
+    scope = rule.scope
+    features = ctx.buildings if layer == "buildings" else ctx.twin[layer]
+    values = func(features, ctx.zones(scope), shares=ctx.shares(layer, scope), **kwargs)
+    return _aligned(ctx, scope, values)
+
+
+def _people(ctx: Context, rule: Rule, values: pd.Series) -> Evaluation:
+    """Values computed from residents, with their unverified inputs.
+
+    Those are households estimated from floor area and a default persons per
+    household (:meth:`~cim.indicators.context.Context.unverified_people`).
+    """
+    return Evaluation(values, unverified=ctx.unverified_people(rule.scope))
+
+
+def _per_dwelling(
+    ctx: Context, rule: Rule, values: pd.Series, missing: str
+) -> Evaluation:
+    """Values per dwelling; where NaN, ``missing`` (an input) is the reason.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    rule
+        The rule evaluated.
+    values
+        The values, aligned to the scope's feature ids.
+    missing
+        What is missing where a value is NaN, e.g. ``"no service_space_m2"``.
+
+    Returns
+    -------
+    Evaluation
+        With the reason and the unverified dwellings behind each value.
+    """
+    scope = rule.scope
+    reason = np.where(values.isna().to_numpy(), f"{missing} given, or no dwellings", "")
+    return Evaluation(
+        values,
+        reason=ctx.series(scope, reason, "reason"),
+        unverified=ctx.unverified_dwellings(scope),
+    )
+
+
 @register_indicator(
     "far",
     unit="-",
@@ -60,14 +137,8 @@ def _aligned(ctx: Context, scope: str, values: pd.Series) -> pd.Series:
     description="plot ratio: FAR-counted floor area above ground / land area",
 )
 def _far(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    v = pl.far(
-        ctx.buildings,
-        ctx.zones(scope),
-        floor_area="far_above_ground_m2",
-        shares=ctx.shares("buildings", scope),
-    )
-    return Evaluation(_aligned(ctx, scope, v), unverified=ctx.unverified_far(scope))
+    v = _zonal(ctx, rule, pl.far, floor_area="far_above_ground_m2")
+    return Evaluation(v, unverified=ctx.unverified_far(rule.scope))
 
 
 @register_indicator(
@@ -77,11 +148,7 @@ def _far(ctx: Context, rule: Rule) -> Evaluation:
     description="building footprint inside the zone / land area",
 )
 def _density(ctx: Context, rule: Rule) -> pd.Series:
-    scope = rule.scope
-    v = pl.building_density(
-        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
-    )
-    return _aligned(ctx, scope, v)
+    return _zonal(ctx, rule, pl.building_density)
 
 
 @register_indicator(
@@ -92,15 +159,8 @@ def _density(ctx: Context, rule: Rule) -> pd.Series:
     description="counted green area (3D greening by factors) / land area",
 )
 def _green_rate(ctx: Context, rule: Rule) -> pd.Series:
-    scope = rule.scope
-    params = rule.params
-    v = pl.green_rate(
-        ctx.twin.greens,
-        ctx.zones(scope),
-        factors=params.get("factors"),
-        shares=ctx.shares("greens", scope),
-    )
-    return _aligned(ctx, scope, v)
+    factors = rule.params.get("factors")
+    return _zonal(ctx, rule, pl.green_rate, layer="greens", factors=factors)
 
 
 @register_indicator(
@@ -111,15 +171,8 @@ def _green_rate(ctx: Context, rule: Rule) -> pd.Series:
     description="ground-level green area (no 3D greening) / land area",
 )
 def _ground_green_rate(ctx: Context, rule: Rule) -> pd.Series:
-    scope = rule.scope
-    params = rule.params
-    v = pl.ground_green_rate(
-        ctx.twin.greens,
-        ctx.zones(scope),
-        kinds=_kinds(params, pl.GROUND_GREEN_KINDS),
-        shares=ctx.shares("greens", scope),
-    )
-    return _aligned(ctx, scope, v)
+    kinds = _kinds(rule.params, pl.GROUND_GREEN_KINDS)
+    return _zonal(ctx, rule, pl.ground_green_rate, layer="greens", kinds=kinds)
 
 
 @register_indicator(
@@ -162,15 +215,9 @@ def _ground_share(ctx: Context, rule: Rule) -> Evaluation:
     "in the zone",
 )
 def _max_height(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    params = rule.params
-    v = pl.max_height(
-        ctx.buildings,
-        ctx.zones(scope),
-        min_share=_number(params, "min_share", 0.01),
-        shares=ctx.shares("buildings", scope),
-    )
-    return Evaluation(_aligned(ctx, scope, v), unverified=ctx.unverified_height(scope))
+    min_share = _number(rule.params, "min_share", 0.01)
+    v = _zonal(ctx, rule, pl.max_height, min_share=min_share)
+    return Evaluation(v, unverified=ctx.unverified_height(rule.scope))
 
 
 @register_indicator(
@@ -193,19 +240,8 @@ def _average_storeys(ctx: Context, rule: Rule) -> pd.Series:
     description="households, split by footprint share",
 )
 def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    v = pl.dwellings(
-        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
-    )
-    return Evaluation(
-        _aligned(ctx, scope, v), unverified=ctx.unverified_dwellings(scope)
-    )
-
-
-def _people(ctx: Context, scope: str, values: pd.Series) -> Evaluation:
-    return Evaluation(
-        _aligned(ctx, scope, values), unverified=ctx.unverified_people(scope)
-    )
+    v = _zonal(ctx, rule, pl.dwellings)
+    return Evaluation(v, unverified=ctx.unverified_dwellings(rule.scope))
 
 
 @register_indicator(
@@ -215,14 +251,9 @@ def _people(ctx: Context, scope: str, values: pd.Series) -> Evaluation:
     description="dwellings x persons per household",
 )
 def _residents(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    v = pl.residents(
-        ctx.buildings,
-        ctx.zones(scope),
-        persons_per_household=ctx.persons_per_household,
-        shares=ctx.shares("buildings", scope),
-    )
-    return _people(ctx, scope, v)
+    pph = ctx.persons_per_household
+    v = _zonal(ctx, rule, pl.residents, persons_per_household=pph)
+    return _people(ctx, rule, v)
 
 
 @register_indicator(
@@ -232,14 +263,9 @@ def _residents(ctx: Context, rule: Rule) -> Evaluation:
     description="land area / residents",
 )
 def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    v = pl.residential_land_per_capita(
-        ctx.buildings,
-        ctx.zones(scope),
-        persons_per_household=ctx.persons_per_household,
-        shares=ctx.shares("buildings", scope),
-    )
-    return _people(ctx, scope, v)
+    pph = ctx.persons_per_household
+    v = _zonal(ctx, rule, pl.residential_land_per_capita, persons_per_household=pph)
+    return _people(ctx, rule, v)
 
 
 @register_indicator(
@@ -261,7 +287,7 @@ def _public_green(ctx: Context, rule: Rule) -> Evaluation:
         green_shares=ctx.shares("greens", scope),
         building_shares=ctx.shares("buildings", scope),
     )
-    return _people(ctx, scope, v)
+    return _people(ctx, rule, _aligned(ctx, scope, v))
 
 
 @register_indicator(
@@ -286,7 +312,7 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
         kinds=_kinds(params, ("ground", "park")),
         building_shares=ctx.shares("buildings", scope),
     )
-    return _people(ctx, scope, v)
+    return _people(ctx, rule, _aligned(ctx, scope, v))
 
 
 @register_indicator(
@@ -297,117 +323,124 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
     "per 100 households",
 )
 def _service_space(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    v = pl.service_space_per_100_households(
-        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
-    )
-    reason = np.where(
-        v.isna().to_numpy(),
-        "no service_space_m2 given, or no dwellings",
-        "",
-    )
-    return Evaluation(
-        _aligned(ctx, scope, v),
-        reason=ctx.series(scope, reason, "reason"),
-        unverified=ctx.unverified_dwellings(scope),
-    )
+    v = _zonal(ctx, rule, pl.service_space_per_100_households)
+    return _per_dwelling(ctx, rule, v, "no service_space_m2")
 
 
-def _parking(ctx: Context, scope: str, func: Any, column: str) -> Evaluation:
-    parcels = ctx.twin.parcels
-    zones = None if scope == "parcel" else ctx.zones(scope)
-    v = func(
-        parcels,
-        ctx.buildings,
-        zones,
-        building_shares=ctx.shares("buildings", scope),
-        parcel_shares=None if zones is None else ctx.shares("parcels", scope),
-    )
-    reason = np.where(
-        v.isna().to_numpy(), f"no parcels.{column} given, or no dwellings", ""
-    )
-    return Evaluation(
-        _aligned(ctx, scope, v),
-        reason=ctx.series(scope, reason, "reason"),
-        unverified=ctx.unverified_dwellings(scope),
-    )
+def _parking(
+    func: Callable[..., pd.Series], column: str
+) -> Callable[[Context, Rule], Evaluation]:
+    """The indicator of a parking ratio of :mod:`~cim.indicators.planning`.
+
+    Parameters
+    ----------
+    func
+        ``func(parcels, buildings, zones, *, building_shares, parcel_shares)``,
+        e.g. :func:`~cim.indicators.planning.parking_spaces_per_household`.
+    column
+        The column of ``parcels`` holding the spaces counted.
+
+    Returns
+    -------
+    callable
+        The indicator function, ``(ctx, rule) -> Evaluation``.
+    """
+
+    def evaluate(ctx: Context, rule: Rule) -> Evaluation:
+        scope = rule.scope
+        zones = None if scope == "parcel" else ctx.zones(scope)
+        v = func(
+            ctx.twin.parcels,
+            ctx.buildings,
+            zones,
+            building_shares=ctx.shares("buildings", scope),
+            parcel_shares=None if zones is None else ctx.shares("parcels", scope),
+        )
+        return _per_dwelling(ctx, rule, _aligned(ctx, scope, v), f"no parcels.{column}")
+
+    return evaluate
 
 
-@register_indicator(
+register_indicator(
     "parking_spaces_per_household",
     unit="spaces/dwelling",
     scopes=_ZONES,
     description="car spaces (parcels.parking_spaces) per household",
-)
-def _parking_ratio(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    return _parking(ctx, scope, pl.parking_spaces_per_household, "parking_spaces")
+)(_parking(pl.parking_spaces_per_household, "parking_spaces"))
 
-
-@register_indicator(
+register_indicator(
     "surface_parking_per_household",
     unit="spaces/dwelling",
     scopes=_ZONES,
     description="ground-level car spaces (parcels.surface_parking_spaces) "
     "per household",
-)
-def _surface_parking(ctx: Context, rule: Rule) -> Evaluation:
-    scope = rule.scope
-    return _parking(
-        ctx, scope, pl.surface_parking_per_household, "surface_parking_spaces"
-    )
+)(_parking(pl.surface_parking_per_household, "surface_parking_spaces"))
 
 
-def _spacing(ctx: Context, rule: Rule, column: str) -> Evaluation:
-    scope = rule.scope
-    params = rule.params
-    tall = (
-        _number(params, "max_south_height_m", 0.0)
-        if "max_south_height_m" in params
-        else float("inf")
-    )
-    search = _number(params, "search_m", 150.0)
-    key = ("front_spacing", tall, search)
-    table = ctx.cached(
-        key,
-        lambda: front_spacing(ctx.buildings, search_m=search, max_south_height_m=tall),
-    )
-    ids = ctx.ids(scope)
-    sub = table.reindex(ids)
-    has = (sub["n_south"] > 0).to_numpy()
-    reason = np.where(
-        has,
-        "",
-        f"no building of at most {tall:g} m due south within {search:g} m",
-    )
-    return Evaluation(
-        pd.Series(sub[column].to_numpy(), index=ids, name=column),
-        applies=pd.Series(has, index=ids),
-        reason=pd.Series(reason, index=ids),
-        unverified=ctx.unverified_height(scope),
-    )
+def _spacing(column: str) -> Callable[[Context, Rule], Evaluation]:
+    """The indicator of a column of :func:`~cim.indicators.spacing.front_spacing`.
+
+    Parameters
+    ----------
+    column
+        ``"front_spacing_m"`` or ``"front_spacing_ratio"``.
+
+    Returns
+    -------
+    callable
+        The indicator function, ``(ctx, rule) -> Evaluation``; where no
+        building is due south, the indicator does not apply.
+    """
+
+    def evaluate(ctx: Context, rule: Rule) -> Evaluation:
+        scope = rule.scope
+        params = rule.params
+        tall = (
+            _number(params, "max_south_height_m", 0.0)
+            if "max_south_height_m" in params
+            else float("inf")
+        )
+        search = _number(params, "search_m", 150.0)
+        key = ("front_spacing", tall, search)
+        table = ctx.cached(
+            key,
+            lambda: front_spacing(
+                ctx.buildings, search_m=search, max_south_height_m=tall
+            ),
+        )
+        ids = ctx.ids(scope)
+        sub = table.reindex(ids)
+        has = (sub["n_south"] > 0).to_numpy()
+        reason = np.where(
+            has,
+            "",
+            f"no building of at most {tall:g} m due south within {search:g} m",
+        )
+        return Evaluation(
+            pd.Series(sub[column].to_numpy(), index=ids, name=column),
+            applies=pd.Series(has, index=ids),
+            reason=pd.Series(reason, index=ids),
+            unverified=ctx.unverified_height(scope),
+        )
+
+    return evaluate
 
 
-@register_indicator(
+register_indicator(
     "front_spacing_m",
     unit="m",
-    scopes=("building", "dwelling"),
-    params=("max_south_height_m", "search_m"),
+    scopes=_BUILDINGS,
+    params=_SPACING_PARAMS,
     description="wall-to-wall distance to the nearest building due south",
-)
-def _front_spacing_m(ctx: Context, rule: Rule) -> Evaluation:
-    return _spacing(ctx, rule, "front_spacing_m")
+)(_spacing("front_spacing_m"))
 
-
-@register_indicator(
+register_indicator(
     "front_spacing_ratio",
     unit="-",
-    scopes=("building", "dwelling"),
-    params=("max_south_height_m", "search_m"),
+    scopes=_BUILDINGS,
+    params=_SPACING_PARAMS,
     description="smallest distance to a building due south / that building's height",
-)
-def _front_spacing_ratio(ctx: Context, rule: Rule) -> Evaluation:
-    return _spacing(ctx, rule, "front_spacing_ratio")
+)(_spacing("front_spacing_ratio"))
 
 
 # -- engines written elsewhere -------------------------------------------------

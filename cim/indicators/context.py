@@ -498,6 +498,13 @@ class Context:
             out[joined.index.to_numpy()] = joined.to_numpy()
         return pd.Series(out, index=ids, dtype="str")
 
+    def _label_zones(
+        self, scope: str, flags: NDArray[np.bool_], label: str
+    ) -> pd.Series:
+        """Per zone, ``label`` where a building with ``flags`` true overlaps it."""
+        pos = np.flatnonzero(flags)
+        return self._join_by_zone(scope, pos, np.full(len(pos), label))
+
     def unverified_far(self, scope: str) -> pd.Series:
         """Per zone, the unverified area rules behind its FAR-counted area.
 
@@ -549,12 +556,7 @@ class Context:
         """
 
         def make() -> pd.Series:
-            b = self.buildings
-            est = (b["households_source"].astype("str") == "estimated").to_numpy()
-            pos = np.flatnonzero(est)
-            out = self._join_by_zone(
-                scope, pos, np.full(len(pos), "households estimated from floor area")
-            )
+            out = self.unverified_dwellings(scope)
             note = self.persons_per_household_note
             if note:
                 out = out.where(out == "", out + "; ") + note
@@ -577,11 +579,9 @@ class Context:
         """
 
         def make() -> pd.Series:
-            b = self.buildings
-            est = (b["households_source"].astype("str") == "estimated").to_numpy()
-            pos = np.flatnonzero(est)
-            return self._join_by_zone(
-                scope, pos, np.full(len(pos), "households estimated from floor area")
+            est = self.buildings["households_source"].astype("str") == "estimated"
+            return self._label_zones(
+                scope, est.to_numpy(), "households estimated from floor area"
             )
 
         out: pd.Series = self.cached(("unverified_dwellings", scope), make)
@@ -599,13 +599,11 @@ class Context:
         -------
         pandas.Series
         """
-        b = self.buildings
-        est = (b["height_source"].astype("str") != "measured").to_numpy()
-        if scope in ("building", "dwelling"):
-            f = self.features(scope)
-            e = (f["height_source"].astype("str") != "measured").to_numpy()
+        by_building = scope in ("building", "dwelling")
+        f = self.features(scope) if by_building else self.buildings
+        est = (f["height_source"].astype("str") != "measured").to_numpy()
+        if by_building:
             return self.series(
-                scope, np.where(e, "height estimated", ""), "unverified"
+                scope, np.where(est, "height estimated", ""), "unverified"
             ).astype("str")
-        pos = np.flatnonzero(est)
-        return self._join_by_zone(scope, pos, np.full(len(pos), "height estimated"))
+        return self._label_zones(scope, est, "height estimated")

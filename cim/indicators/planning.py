@@ -21,7 +21,7 @@ Definitions follow GB 50180-2018 (table notes of Table 4.0.2 [M]):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -104,13 +104,29 @@ def _column(frame: pd.DataFrame, name: str, layer: str, fix: str) -> Any:
     return frame[name]
 
 
+def _numbers(values: pd.Series) -> NDArray[np.float64]:
+    """Values as floats; NaN where missing or not a number."""
+    return np.asarray(
+        pd.to_numeric(values, errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        dtype="float64",
+    )
+
+
 def _floats(
     frame: pd.DataFrame, name: str, layer: str, fix: str
 ) -> NDArray[np.float64]:
-    col = _column(frame, name, layer, fix)
-    return np.asarray(
-        pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan),
-        dtype="float64",
+    return _numbers(_column(frame, name, layer, fix))
+
+
+def _floor_area(buildings: pd.DataFrame, column: str) -> NDArray[np.float64]:
+    """A floor-area column of the take-off [m2], which must have been run."""
+    return _floats(
+        buildings,
+        column,
+        "buildings",
+        "run cim.takeoff.with_floor_areas(twin, rulebook) first",
     )
 
 
@@ -136,8 +152,20 @@ def _shares(
     return _pairs(_geoms(features), _geoms(zones))
 
 
-def _zone_area(zones: gpd.GeoDataFrame) -> NDArray[np.float64]:
-    return np.asarray(shapely.area(_geoms(zones)), dtype="float64")
+def _area(layer: gpd.GeoDataFrame | gpd.GeoSeries) -> NDArray[np.float64]:
+    """Polygon area of each feature [m2]."""
+    return np.asarray(shapely.area(_geoms(layer)), dtype="float64")
+
+
+def _covered(s: Shares) -> NDArray[np.float64]:
+    """Per zone, the area of the features inside it [m2]."""
+    covered = np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones)
+    return np.asarray(covered, dtype="float64")
+
+
+def _of_kinds(greens: pd.DataFrame, kinds: Sequence[str]) -> NDArray[np.bool_]:
+    """Which greens are of one of ``kinds``."""
+    return np.isin(greens["kind"].astype("str").to_numpy(), list(kinds))
 
 
 def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -177,9 +205,7 @@ def is_housing(buildings: pd.DataFrame) -> NDArray[np.bool_]:
         use with at least one household.
     """
     use = buildings["use"].astype("str").to_numpy()
-    hh = pd.to_numeric(buildings["households"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    hh = _numbers(buildings["households"])
     return np.asarray(
         (use == "residential") | (np.isin(use, _HOUSING_MIXED) & (hh > 0)),
         dtype=bool,
@@ -236,13 +262,8 @@ def far(
     ('far', True)
     """
     s = _shares(buildings, zones, shares)
-    fa = _floats(
-        buildings,
-        floor_area,
-        "buildings",
-        "run cim.takeoff.with_floor_areas(twin, rulebook) first",
-    )
-    return _series(_ratio(s.sum(fa), _zone_area(zones)), zones, "far")
+    fa = _floor_area(buildings, floor_area)
+    return _series(_ratio(s.sum(fa), _area(zones)), zones, "far")
 
 
 def building_density(
@@ -268,10 +289,7 @@ def building_density(
         ``building_density`` [-] (a fraction, 0.30 for 30%) per zone id.
     """
     s = _shares(buildings, zones, shares)
-    covered = np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones).astype(
-        "float64"
-    )
-    return _series(_ratio(covered, _zone_area(zones)), zones, "building_density")
+    return _series(_ratio(_covered(s), _area(zones)), zones, "building_density")
 
 
 def max_height(
@@ -334,18 +352,28 @@ def average_storeys(
     pandas.Series
         ``average_storeys`` [-] per zone id; NaN where there is no housing.
     """
+    return _per_housing(buildings, zones, _area, floor_area, shares, "average_storeys")
+
+
+def _per_housing(
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    per: Callable[[gpd.GeoDataFrame], NDArray[np.float64]],
+    floor_area: str,
+    shares: Shares | None,
+    name: str,
+) -> pd.Series:
+    """Per zone, the floor area of housing over ``per(buildings)`` of housing.
+
+    ``per`` gives each building's footprint [m2] (average storeys) or its
+    dwellings (average dwelling area); other buildings count in neither sum.
+    """
     s = _shares(buildings, zones, shares)
     housing = is_housing(buildings)
-    fa = _floats(
-        buildings,
-        floor_area,
-        "buildings",
-        "run cim.takeoff.with_floor_areas(twin, rulebook) first",
-    )
-    foot = np.asarray(shapely.area(_geoms(buildings)), dtype="float64")
+    fa = _floor_area(buildings, floor_area)
     num = s.sum(np.where(housing, fa, 0.0))
-    den = s.sum(np.where(housing, foot, 0.0))
-    return _series(_ratio(num, den), zones, "average_storeys")
+    den = s.sum(np.where(housing, per(buildings), 0.0))
+    return _series(_ratio(num, den), zones, name)
 
 
 def _classify(
@@ -409,17 +437,9 @@ def average_dwelling_area(
     pandas.Series
         ``average_dwelling_area_m2`` [m2] per zone id; NaN without dwellings.
     """
-    s = _shares(buildings, zones, shares)
-    housing = is_housing(buildings)
-    fa = _floats(
-        buildings,
-        floor_area,
-        "buildings",
-        "run cim.takeoff.with_floor_areas(twin, rulebook) first",
+    return _per_housing(
+        buildings, zones, _households, floor_area, shares, "average_dwelling_area_m2"
     )
-    num = s.sum(np.where(housing, fa, 0.0))
-    den = s.sum(np.where(housing, _households(buildings), 0.0))
-    return _series(_ratio(num, den), zones, "average_dwelling_area_m2")
 
 
 def dwelling_size_class(area: pd.Series) -> pd.Series:
@@ -456,12 +476,10 @@ def planted_area(greens: gpd.GeoDataFrame) -> NDArray[np.float64]:
     numpy.ndarray
         ``(n,)`` float [m2].
     """
-    geo = np.asarray(shapely.area(_geoms(greens)), dtype="float64")
+    geo = _area(greens)
     if "area_m2" not in greens.columns:
         return geo
-    given = pd.to_numeric(greens["area_m2"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    given = _numbers(greens["area_m2"])
     return np.where(np.isfinite(given), given, geo)
 
 
@@ -559,9 +577,7 @@ def green_factors(
     table = _parse_factors(DEFAULT_GREEN_FACTORS if factors is None else factors)
     kinds = greens["kind"].astype("str").to_numpy()
     depth = (
-        pd.to_numeric(greens["soil_depth_m"], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan
-        )
+        _numbers(greens["soil_depth_m"])
         if "soil_depth_m" in greens.columns
         else np.full(len(greens), np.nan)
     )
@@ -609,7 +625,7 @@ def green_rate(
     """
     s = _shares(greens, zones, shares)
     counted = planted_area(greens) * green_factors(greens, factors)
-    return _series(_ratio(s.sum(counted), _zone_area(zones)), zones, "green_rate")
+    return _series(_ratio(s.sum(counted), _area(zones)), zones, "green_rate")
 
 
 def ground_green_rate(
@@ -638,11 +654,8 @@ def ground_green_rate(
         ``ground_green_rate`` [-] per zone id.
     """
     s = _shares(greens, zones, shares)
-    sel = np.isin(greens["kind"].astype("str").to_numpy(), list(kinds))
-    counted = np.where(sel, planted_area(greens), 0.0)
-    return _series(
-        _ratio(s.sum(counted), _zone_area(zones)), zones, "ground_green_rate"
-    )
+    counted = np.where(_of_kinds(greens, kinds), planted_area(greens), 0.0)
+    return _series(_ratio(s.sum(counted), _area(zones)), zones, "ground_green_rate")
 
 
 def concentrated_green(
@@ -685,7 +698,7 @@ def concentrated_green(
         msg = f"invalid min_width_m {min_width_m!r}; expected a positive width"
         raise ValueError(msg)
     geoms = _geoms(greens)
-    sel = np.isin(greens["kind"].astype("str").to_numpy(), list(kinds))
+    sel = _of_kinds(greens, kinds)
     out = np.array([shapely.Polygon()] * len(geoms), dtype=object)
     if sel.any():
         r = min_width_m / 2.0
@@ -755,6 +768,20 @@ def residents(
     return (d * pph).rename("residents")
 
 
+def _per_capita(
+    quantity: NDArray[np.float64],
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    persons_per_household: float,
+    shares: Shares | None,
+) -> NDArray[np.float64]:
+    """Per zone, ``quantity`` (an area [m2]) per resident; NaN without residents."""
+    r = residents(
+        buildings, zones, persons_per_household=persons_per_household, shares=shares
+    ).to_numpy()
+    return _ratio(quantity, r)
+
+
 def residential_land_per_capita(
     buildings: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
@@ -780,12 +807,8 @@ def residential_land_per_capita(
     pandas.Series
         ``residential_land_per_capita_m2`` [m2/person]; NaN without residents.
     """
-    r = residents(
-        buildings, zones, persons_per_household=persons_per_household, shares=shares
-    ).to_numpy()
-    return _series(
-        _ratio(_zone_area(zones), r), zones, "residential_land_per_capita_m2"
-    )
+    per = _per_capita(_area(zones), buildings, zones, persons_per_household, shares)
+    return _series(per, zones, "residential_land_per_capita_m2")
 
 
 def public_green_per_capita(
@@ -821,15 +844,9 @@ def public_green_per_capita(
         ``public_green_per_capita_m2`` [m2/person]; NaN without residents.
     """
     gs = _shares(greens, zones, green_shares)
-    sel = np.isin(greens["kind"].astype("str").to_numpy(), list(kinds))
-    area = gs.sum(np.where(sel, planted_area(greens), 0.0))
-    r = residents(
-        buildings,
-        zones,
-        persons_per_household=persons_per_household,
-        shares=building_shares,
-    ).to_numpy()
-    return _series(_ratio(area, r), zones, "public_green_per_capita_m2")
+    area = gs.sum(np.where(_of_kinds(greens, kinds), planted_area(greens), 0.0))
+    per = _per_capita(area, buildings, zones, persons_per_household, building_shares)
+    return _series(per, zones, "public_green_per_capita_m2")
 
 
 def concentrated_green_per_capita(
@@ -869,17 +886,9 @@ def concentrated_green_per_capita(
     """
     core = concentrated_green(greens, min_width_m=min_width_m, kinds=kinds)
     check_same_crs(core, zones)
-    cs = _pairs(_geoms(core), _geoms(zones))
-    area = np.bincount(cs.zone, weights=cs.area_m2, minlength=cs.n_zones).astype(
-        "float64"
-    )
-    r = residents(
-        buildings,
-        zones,
-        persons_per_household=persons_per_household,
-        shares=building_shares,
-    ).to_numpy()
-    return _series(_ratio(area, r), zones, "concentrated_green_per_capita_m2")
+    area = _covered(_pairs(_geoms(core), _geoms(zones)))
+    per = _per_capita(area, buildings, zones, persons_per_household, building_shares)
+    return _series(per, zones, "concentrated_green_per_capita_m2")
 
 
 # --------------------------------------------------------------------------
