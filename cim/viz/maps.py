@@ -20,6 +20,7 @@ import shapely
 
 from cim.io.files import atomic_path
 from cim.meshes import NAN_COLOR, _category_colors, _column_label, _column_values
+from cim.viz._furniture import add_scale_bar, bare_axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,9 +49,13 @@ _ROADS: Final[dict[str, Any]] = {"color": "#9a9a9a", "linewidth": 0.8}
 _BUILDINGS: Final[dict[str, Any]] = {"edgecolor": "#4d4d4d", "linewidth": 0.3}
 _PLAIN: Final = "#cfc8bb"
 _NAN_RGB: Final = (NAN_COLOR[0] / 255, NAN_COLOR[1] / 255, NAN_COLOR[2] / 255)
+#: Facilities are white dots ringed in black: unlike any building colour (a
+#: red dot would read as a "health" building of the category palette).
 _FACILITIES: Final[dict[str, Any]] = {
-    "color": "#d62728",
-    "markersize": 6,
+    "color": "white",
+    "edgecolor": "#1a1a1a",
+    "linewidth": 0.7,
+    "markersize": 9,
     "marker": "o",
 }
 
@@ -89,14 +94,17 @@ def plot_layers(
     legend: bool = True,
     facilities: bool = True,
     title: str | None = None,
+    scale_bar: bool = True,
 ) -> Axes:
     """Map the twin's layers in plan: site, parcels, greens, streets, buildings.
 
     Layers are drawn bottom-up: the site, parcel outlines, green spaces,
     street network edges, buildings (coloured by ``column``, or in one
-    neutral colour) and facility points. When the twin's sources include
-    OpenStreetMap (``twin.metadata["sources"]``), the map carries the
-    attribution `OSM_ATTRIBUTION` in its lower right corner.
+    neutral colour) and facility points (white dots). The map is framed on
+    the site, parcels and buildings, north up, with a scale bar and a key to
+    the context layers under it. When the twin's
+    sources include OpenStreetMap (``twin.metadata["sources"]``), the map
+    carries the attribution `OSM_ATTRIBUTION` in its lower right corner.
 
     Parameters
     ----------
@@ -112,11 +120,14 @@ def plot_layers(
     cmap
         Matplotlib colormap name for a numeric ``column``.
     legend
-        Draw the colour bar or legend of ``column``.
+        Draw the colour bar or legend of ``column``, and the key to the
+        context layers (green space, street, facility) under the map.
     facilities
         Draw the facility points.
     title
         Axes title; None for the twin's name (and the column), ``""`` for none.
+    scale_bar
+        Draw a scale bar of a round length (about a fifth of the map's width).
 
     Returns
     -------
@@ -191,6 +202,8 @@ def plot_layers(
         _layer_legend(ax, twin, facilities=shown_facilities)
 
     _frame(ax, twin)
+    if scale_bar:
+        add_scale_bar(ax)
     text = title
     if text is None:
         text = twin.name if label is None else f"{twin.name}: {label}"
@@ -213,7 +226,7 @@ def plot_layers(
 
 
 def _frame(ax: Axes, twin: Twin) -> None:
-    """Equal aspect, framed on the site and buildings; no ticks."""
+    """Equal aspect, framed on the site and buildings; no ticks or labels."""
     boxes = [
         layer.total_bounds
         for layer in (twin.site, twin.buildings, twin.parcels)
@@ -226,13 +239,11 @@ def _frame(ax: Axes, twin: Twin) -> None:
         pad = 0.03 * max(x1 - x0, y1 - y0)
         ax.set_xlim(x0 - pad, x1 + pad)
         ax.set_ylim(y0 - pad, y1 + pad)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    bare_axes(ax)
 
 
 def _layer_legend(ax: Axes, twin: Twin, *, facilities: bool) -> None:
-    """Key to the context layers, lower left, beside any column legend."""
+    """Key to the context layers in one row under the map, clear of it."""
     from matplotlib.legend import Legend
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -249,8 +260,10 @@ def _layer_legend(ax: Axes, twin: Twin, *, facilities: bool) -> None:
                 [],
                 linestyle="none",
                 marker=_FACILITIES["marker"],
-                color=_FACILITIES["color"],
-                markersize=4,
+                markerfacecolor=_FACILITIES["color"],
+                markeredgecolor=_FACILITIES["edgecolor"],
+                markeredgewidth=_FACILITIES["linewidth"],
+                markersize=5,
                 label="facility",
             )
         )
@@ -261,11 +274,15 @@ def _layer_legend(ax: Axes, twin: Twin, *, facilities: bool) -> None:
         ax,
         handles,
         [h.get_label() for h in handles],
-        loc="lower left",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.01),
+        ncols=len(handles),
         fontsize=8,
-        framealpha=0.8,
+        frameon=False,
     )
     ax.add_artist(key)
+    # Not clipped to the axes: counted by the layout, drawn in full.
+    key.set_clip_on(False)
 
 
 def _colorbar(ax: Axes, cmap: str, norm: Any, label: str) -> None:

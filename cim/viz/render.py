@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -30,6 +29,21 @@ from cim.meshes import (
     local_origin,
     twin_meshes,
 )
+from cim.viz._scene import (
+    CAMERAS,
+    add_title,
+    anti_alias,
+    check_camera,
+    headless,
+    import_pyvista,
+    nice_ticks,
+    place_camera,
+    save_screenshot,
+    screen_px,
+    style_scalar_bar,
+    text_width,
+    title_top,
+)
 from geometry.mesh import combine
 
 if TYPE_CHECKING:
@@ -41,57 +55,18 @@ __all__ = ["CAMERAS", "render", "save_screenshot"]
 
 _log = logging.getLogger(__name__)
 
-#: Named camera views of `render`: direction from the scene's centre to the
-#: camera (east, north, up), before zooming to fit.
-CAMERAS: Final[dict[str, tuple[float, float, float]]] = {
-    "iso": (0.55, -1.0, 0.9),
-    "top": (0.0, 0.0, 1.0),
-    "south": (0.0, -1.0, 0.45),
-    "north": (0.0, 1.0, 0.45),
-    "east": (1.0, 0.0, 0.45),
-    "west": (-1.0, 0.0, 0.45),
-}
-
 _SITE_COLOR: Final = "#ece8df"
 _GREEN_COLOR: Final = "#b9d7a8"
 _ROAD_COLOR: Final = "#9a9a9a"
 _PLAIN_COLOR: Final = "#dcd6ca"
-_VTK_FONT_FILE: Final = 4  # vtkTextProperty font family "from a file"
-
-
-def _font_file() -> str | None:
-    """DejaVu Sans, shipped with matplotlib, for text with real brackets.
-
-    VTK's own sans-serif font draws ``[`` and ``]`` like parentheses and lacks
-    many characters; DejaVu Sans has Latin, Greek and Cyrillic (not CJK).
-    """
-    import matplotlib as mpl
-
-    path = Path(mpl.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return str(path) if path.is_file() else None
-
-
-def _set_font(prop: Any, font: str | None) -> None:
-    """Draw a VTK text property with the font file ``font``, if any."""
-    if font is not None:
-        prop.SetFontFamily(_VTK_FONT_FILE)
-        prop.SetFontFile(font)
-
-
-def _headless() -> bool:
-    """Whether no display server is reachable (Linux and other X11 systems)."""
-    if sys.platform in ("win32", "darwin"):
-        return False
-    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _import_pyvista() -> Any:
-    """Import pyvista, choosing an EGL window first where there is no display."""
-    if _headless():
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-    import pyvista
-
-    return pyvista
+#: Font sizes of the scalar bar's title and labels [points].
+_BAR_TITLE_PT: Final = 18
+_BAR_LABEL_PT: Final = 15
+#: Left edge and width of a numeric scalar bar, 0 to 1 of the picture [-].
+_BAR_X: Final = 0.86
+_BAR_W: Final = 0.04
+#: Left edge of the colour blocks of a category legend [-].
+_KEY_X: Final = 0.92
 
 
 def _triangles(
@@ -147,50 +122,6 @@ def _roads(
     return pvm.PolyData(points, lines=np.concatenate(cells))
 
 
-def _check_camera(camera: str | Sequence[Any]) -> None:
-    if isinstance(camera, str) and camera not in CAMERAS:
-        msg = (
-            f"invalid camera {camera!r}; expected one of "
-            f"{', '.join(map(repr, CAMERAS))} or a pyvista camera position"
-        )
-        raise ValueError(msg)
-
-
-def _place_camera(
-    plotter: Any,
-    camera: str | Sequence[Any],
-    bounds: npt.NDArray[np.float64],
-    *,
-    legend_shift: float,
-) -> None:
-    if not isinstance(camera, str):
-        plotter.camera_position = camera
-        return
-    (x0, y0, z0), (x1, y1, z1) = bounds
-    plan = camera == "top"
-    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2, z0])
-    direction = np.asarray(CAMERAS[camera], dtype=np.float64)
-    direction /= np.linalg.norm(direction)
-    radius = 0.5 * float(np.hypot(x1 - x0, y1 - y0))
-    plotter.camera_position = [
-        tuple(centre + direction * radius * 2.0),
-        tuple(centre),
-        (0.0, 1.0, 0.0) if plan else (0.0, 0.0, 1.0),
-    ]
-    if plan:
-        # A plan is a map: no perspective.
-        plotter.enable_parallel_projection()
-    plotter.camera.view_angle = 30.0
-    # Fit the view to what is drawn, then leave a small margin.
-    plotter.reset_camera(bounds=(x0, x1, y0, y1, z0, z1))
-    plotter.camera.zoom(1.25 if plan else 1.3)
-    if legend_shift:
-        # Move the picture left, clear of the legend on the right (and, in
-        # perspective, up, since the near side looks larger).
-        plotter.camera.SetWindowCenter(legend_shift, 0.0 if plan else -0.12)
-        plotter.camera.zoom(1.0 - legend_shift)
-
-
 def _add_ground(
     pvm: Any,
     plotter: Any,
@@ -224,7 +155,9 @@ def _add_ground(
     window = shapely.box(*(lo - pad + o), *(hi + pad + o))
     roads = _roads(pvm, twin, z + 0.06, origin, window)
     if roads is not None:
-        plotter.add_mesh(roads, color=_ROAD_COLOR, line_width=1.5, lighting=False)
+        plotter.add_mesh(
+            roads, color=_ROAD_COLOR, line_width=screen_px(1.0), lighting=False
+        )
     return lo, hi
 
 
@@ -235,20 +168,26 @@ def _add_coloured(
     categories: list[str] | None,
     cmap: str,
     style: dict[str, Any],
-) -> None:
-    """Draw buildings coloured by their cell data ``label``, with its bar."""
+) -> float:
+    """Draw buildings coloured by their cell data ``label``, with its bar.
+
+    Returns the left edge of the bar and its text, 0 to 1 of the picture.
+    """
     import matplotlib.colors as mcolors
 
+    width = plotter.window_size[0]
     values = np.asarray(buildings.cell_data[label], dtype=np.float64)
     missing = bool(np.isnan(values).any())
     nan_rgb = tuple(c / 255 for c in NAN_COLOR[:3])
     bar: dict[str, Any] = {
         "title": label,
-        "title_font_size": 18,
-        "label_font_size": 15,
+        "title_font_size": _BAR_TITLE_PT,
+        "label_font_size": _BAR_LABEL_PT,
         "color": "black",
         "nan_annotation": missing,
     }
+    ticks: npt.NDArray[np.float64] | None = None
+    fmt: str | None = None
     if categories is not None:
         # Values top-down in sorted order: VTK draws the first at the bottom.
         k = max(len(categories), 1)
@@ -258,9 +197,9 @@ def _add_coloured(
         bar.update(
             vertical=True,
             n_labels=0,
-            position_x=0.8,
+            position_x=_KEY_X,
             position_y=0.75 - height,  # top-aligned with a numeric bar
-            width=0.04,
+            width=_BAR_W,
             height=height,
         )
         plotter.add_mesh(
@@ -274,39 +213,46 @@ def _add_coloured(
             scalar_bar_args=bar,
             **style,
         )
+        # The names stand left of the colour blocks.
+        names = [*categories, "no data"] if missing else categories
+        longest = max((len(c) for c in names), default=0)
+        left = _KEY_X - text_width("x" * longest, _BAR_LABEL_PT, width) - 0.02
+        left = min(
+            left, _KEY_X + _BAR_W / 2 - text_width(label, _BAR_TITLE_PT, width) / 2
+        )
     else:
         known = values[np.isfinite(values)]
-        spread = float(np.ptp(known)) if known.size else 0.0
+        lo = float(known.min()) if known.size else 0.0
+        hi = float(known.max()) if known.size else 1.0
+        integral = bool(known.size) and bool(np.all(known == np.round(known)))
+        # Round labels (floors as whole numbers), not the range split in four.
+        ticks, fmt = nice_ticks(lo, hi, integer=integral)
         bar.update(
             vertical=True,
-            position_x=0.86,
+            position_x=_BAR_X,
             position_y=0.25,
-            width=0.04,
+            width=_BAR_W,
             height=0.5,
-            n_labels=5 if spread > 0 else 2,
-            fmt="%.0f" if spread >= 20 else "%.3g",
+            n_labels=len(ticks),
+            fmt=fmt,
         )
         plotter.add_mesh(
             buildings,
             scalars=label,
             cmap=cmap,
+            clim=(lo, hi) if hi > lo else (lo - 0.5, lo + 0.5),
             nan_color=nan_rgb,
             scalar_bar_args=bar,
             **style,
         )
+        left = _BAR_X + _BAR_W / 2 - text_width(label, _BAR_TITLE_PT, width) / 2
     actor = plotter.scalar_bar
     if missing:
         actor.SetNanAnnotation("no data")
-    font = _font_file()
-    for prop in (
-        actor.GetTitleTextProperty(),
-        actor.GetLabelTextProperty(),
-        actor.GetAnnotationTextProperty(),
-    ):
-        _set_font(prop, font)
-    actor.SetVerticalTitleSeparation(12)
+    style_scalar_bar(actor, ticks=ticks, fmt=fmt)
     if categories is not None:
         actor.SetTextPositionToSucceedScalarBar()
+    return max(min(left, _BAR_X) - 0.01, 0.5)
 
 
 def render(
@@ -325,7 +271,8 @@ def render(
 
     Buildings (`cim.meshes.twin_meshes`) stand on the site, drawn as a flat
     ground, with green spaces and streets on it. A numeric column is mapped
-    through ``cmap`` with a scalar bar titled with the column and its unit;
+    through ``cmap`` with a scalar bar titled with the column and its unit,
+    labelled at round values (whole numbers for a column of whole numbers);
     any other column (``use``, ``height_source`` ...) gets one colour per
     value and a legend of the values. Buildings with no value are grey (and
     labelled "no data" in the bar).
@@ -350,6 +297,8 @@ def render(
         ``"top"`` (plan, north up), ``"south"``, ``"north"``, ``"east"``,
         ``"west"``; or a pyvista camera position ``[position, focal point,
         view up]`` in the local frame (metres from `cim.meshes.local_origin`).
+        A named view frames the site and the buildings as large as they fit
+        beside the legend and under the title.
     show_edges
         Draw the edges of the mesh faces.
     title
@@ -387,8 +336,8 @@ def render(
     values: npt.NDArray[np.float64] | None = None
     if color is not None:
         values, categories = _column_values(twin.buildings, color)
-    _check_camera(camera)
-    pvm = _import_pyvista()
+    check_camera(camera)
+    pvm = import_pyvista()
 
     origin = local_origin(twin)
     mesh, owner = combine(twin_meshes(twin, lod=lod))
@@ -396,19 +345,20 @@ def render(
     points = np.asarray(mesh.vertices, dtype=np.float64) - np.asarray(origin)
     faces = np.asarray(mesh.faces, dtype=np.int64)
 
-    off_screen = path is not None or _headless()
+    off_screen = path is not None or headless()
     plotter = pvm.Plotter(off_screen=off_screen, window_size=list(window_size))
     plotter.set_background("white")
     # The ground lies under the lowest building (z = 0 for LoD1 on the ground).
     ground_z = float(points[:, 2].min()) if len(points) else 0.0
     extent = _add_ground(pvm, plotter, twin, origin, points, ground_z)
     label = None if color is None else _column_label(color)
+    right = 1.0  # free part of the picture, left of any legend
     if len(faces):
         buildings = pvm.PolyData.from_regular_faces(points, faces)
         style: dict[str, Any] = {
             "show_edges": show_edges,
             "edge_color": "#404040",
-            "line_width": 0.5,
+            "line_width": screen_px(0.5),
             "ambient": 0.25,
             "diffuse": 0.8,
         }
@@ -416,16 +366,13 @@ def render(
             plotter.add_mesh(buildings, color=_PLAIN_COLOR, **style)
         else:
             buildings.cell_data[label] = values[owner]
-            _add_coloured(plotter, buildings, label, categories, cmap, style)
+            right = _add_coloured(plotter, buildings, label, categories, cmap, style)
 
     text = title
     if text is None:
         text = twin.name if label is None else f"{twin.name}: {label}"
     if text:
-        actor = plotter.add_text(
-            text, position="upper_left", font_size=12, color="black"
-        )
-        _set_font(actor.GetTextProperty(), _font_file())
+        add_title(plotter, text)
 
     # Fit the site and the buildings, not streets running far beyond them.
     lo, hi = extent
@@ -433,38 +380,14 @@ def render(
     bounds = np.array(
         [[lo[0], lo[1], ground_z], [hi[0], hi[1], max(top, ground_z + 1)]]
     )
-    shift = 0.0 if label is None else 0.12 if categories is None else 0.22
-    _place_camera(plotter, camera, bounds, legend_shift=shift)
-    plotter.enable_anti_aliasing("ssaa")
+    place_camera(
+        plotter, camera, bounds, right=right, top=title_top(text, window_size[1])
+    )
+    anti_alias(plotter)
 
     if path is None:
         shown: pv.Plotter = plotter
         return shown
     target = save_screenshot(plotter, path)
     _log.info("rendered %s to %s", twin.name, target)
-    return target
-
-
-def save_screenshot(plotter: Any, path: str | os.PathLike[str]) -> Path:
-    """Write a plotter's picture to ``path`` atomically, then close the plotter.
-
-    Parameters
-    ----------
-    plotter
-        An off-screen :class:`pyvista.Plotter`.
-    path
-        Target image (``.png``).
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    from cim.io.files import atomic_path
-
-    target = Path(path)
-    try:
-        with atomic_path(target, suffix=target.suffix or ".png") as tmp:
-            plotter.screenshot(str(tmp))
-    finally:
-        plotter.close()
     return target

@@ -8,9 +8,12 @@ proposal) in plan with matplotlib, and `save_sunlight_map` writes that map
 to a file without a display. pyvista and matplotlib are imported inside the
 functions.
 
-The hours are coloured on a diverging scale from 0 to twice the rule's
-threshold, in half-hour bands: red below the threshold, blue above it, so
-that failing windows stand out whatever the threshold.
+The hours are coloured in bands from 0 to twice the rule's threshold, with
+the threshold on a band edge: bands below it take the red end of a diverging
+colormap, bands above its blue end, leaving out its pale middle, so that a
+window just short of the threshold is as plainly red as one in full shade
+and red and blue (safe for the common colour blindnesses) tell fail from
+pass whatever the threshold.
 """
 
 from __future__ import annotations
@@ -30,14 +33,22 @@ import shapely
 from cim.io.files import atomic_path
 from cim.meshes import Lod, twin_meshes
 from cim.sunlight import SunlightCheck, SunlightImpact
-from cim.viz.render import (
-    _check_camera,
-    _font_file,
-    _headless,
-    _import_pyvista,
-    _place_camera,
-    _set_font,
+from cim.viz._furniture import add_scale_bar, bare_axes
+from cim.viz._scene import (
+    add_title,
+    anti_alias,
+    check_camera,
+    font_file,
+    headless,
+    import_pyvista,
+    nice_ticks,
+    place_camera,
     save_screenshot,
+    screen_px,
+    set_font,
+    style_scalar_bar,
+    text_width,
+    title_top,
 )
 from geometry.mesh import combine
 
@@ -60,7 +71,23 @@ _FAIL: Final = "#d7301f"
 _WORSE: Final = "#fdae61"
 _OTHER: Final = "#b0b0b0"
 _PASS: Final = "#4575b4"
-_BAND_H: Final = 0.5  # width of a colour band [h]
+_BAR_X: Final = 0.86  # left edge of the scalar bar [-]
+_BAR_TITLE_PT: Final = 18  # font size of its title [points]
+_KEY_CHAR_PX: Final = 9.0  # width of a character of the 3D key [pixels]
+_KEY_LINE_PX: Final = 26.0  # height of an entry of the 3D key [pixels]
+_BAND_H: Final = 0.5  # wanted width of a colour band [h]
+#: Parts of the colormap the bands take below and above the threshold [-]:
+#: its two ends, without the pale middle that would hide near misses.
+_BELOW: Final = (0.0, 0.25)
+_ABOVE: Final = (0.75, 1.0)
+#: English names of the days of `cim.sunlight.parse_day`.
+_DAYS: Final = {"great_cold": "Great Cold day", "winter_solstice": "Winter Solstice"}
+
+
+def _clock(hours: float) -> str:
+    """``9.5`` as ``"9:30"``."""
+    minutes = round(hours * 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,24 @@ class _Shown:
     rule_id: str
     date: str
     proposed: tuple[str, ...]
+    day: str = ""
+    window_h: tuple[float, float] | None = None
+
+    def when(self) -> str:
+        """The rule's test in words: hours, time window, day and date."""
+        day = _DAYS.get(self.day, self.day.replace("_", " "))
+        window = ""
+        if self.window_h is not None:
+            start, end = (_clock(h) for h in self.window_h)
+            window = f" between {start} and {end} true solar time"
+        when = " ".join(w for w in (day, self.date) if w)
+        return f"≥ {self.threshold_h:g} h of sun{window}, {when}"
+
+    def proposal(self) -> str:
+        """The proposed buildings' ids, the first three and a count."""
+        ids = list(self.proposed)
+        more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+        return ", ".join(ids[:3]) + more
 
 
 def _shown(result: SunlightCheck | SunlightImpact, rule_id: str | None) -> _Shown:
@@ -111,6 +156,12 @@ def _shown(result: SunlightCheck | SunlightImpact, rule_id: str | None) -> _Show
         rule_id=str(rid),
         date=str(info["date"]),
         proposed=tuple(proposed),
+        day=str(info.get("day", "")),
+        window_h=(
+            (float(info["window_start_h"]), float(info["window_end_h"]))
+            if "window_start_h" in info and "window_end_h" in info
+            else None
+        ),
     )
 
 
@@ -134,11 +185,82 @@ def _default_bounds(
     return np.array([x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m])
 
 
-def _cmap(threshold_h: float, cmap: str) -> tuple[Any, tuple[float, float], int]:
-    """Banded colormap from 0 to twice the threshold, centred on it."""
-    top = max(2.0 * threshold_h, 2 * _BAND_H)
-    n = max(2, round(top / _BAND_H))
-    return cmap, (0.0, top), n
+def _hour_colors(
+    threshold_h: float, cmap: str
+) -> tuple[Any, tuple[float, float], int, npt.NDArray[np.float64]]:
+    """Banded colours of the hours from 0 to twice the threshold.
+
+    Returns the colormap, its range [h], its number of bands and the hours
+    to label (whole or half hours and the threshold). The threshold is a band
+    edge: the bands below it take colours from the `_BELOW` part of ``cmap``,
+    those above from its `_ABOVE` part.
+    """
+    import matplotlib as mpl
+    import matplotlib.colors as mcolors
+
+    base = mpl.colormaps[cmap]
+    if threshold_h > 0:
+        below = max(1, round(threshold_h / _BAND_H))
+        top = 2.0 * threshold_h
+    else:  # every window passes
+        below, top = 0, 2 * _BAND_H
+    above = max(1, below)
+    colors = np.vstack(
+        [
+            base(np.linspace(*_BELOW, below))[:, :3] if below else np.empty((0, 3)),
+            base(np.linspace(*_ABOVE, above))[:, :3],
+        ]
+    )
+    ticks, _ = nice_ticks(0.0, top, n=5)
+    if threshold_h > 0 and not np.isclose(ticks, threshold_h).any():
+        ticks = np.sort(np.append(ticks, threshold_h))
+    return mcolors.ListedColormap(colors), (0.0, top), below + above, ticks
+
+
+def _symbol(pvm: Any, face: str, color: str) -> Any:
+    """A flat square or disc of one colour (RGB point data), for a key."""
+    import matplotlib.colors as mcolors
+
+    if face == "rectangle":
+        xy = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+    else:
+        t = np.linspace(0.0, 2 * np.pi, 24, endpoint=False)
+        xy = 0.5 * np.column_stack([np.cos(t), np.sin(t)])
+    points = np.column_stack([xy, np.zeros(len(xy))])
+    poly = pvm.PolyData(points, faces=np.r_[len(xy), np.arange(len(xy))])
+    rgb = np.round(np.asarray(mcolors.to_rgb(color)) * 255).astype(np.uint8)
+    poly.point_data["rgb"] = np.tile(rgb, (len(xy), 1))
+    return poly
+
+
+def _add_key(
+    pvm: Any, plotter: Any, entries: list[tuple[str, str, str]], *, left: float
+) -> Any:
+    """A key of ``(label, colour, face)`` entries, bottom right, from ``left``.
+
+    Every entry is the same size whatever the number of entries; the labels
+    are black (pyvista's key writes each in its entry's colour, and a grey
+    label on white is hard to read).
+    """
+    from vtkmodules.vtkRenderingAnnotation import vtkLegendBoxActor
+
+    width_px, height_px = plotter.window_size
+    longest = max(len(label) for label, _, _ in entries)
+    width = min((longest + 3) * _KEY_CHAR_PX / width_px, 0.99 - left)
+    height = len(entries) * _KEY_LINE_PX / height_px
+    key = vtkLegendBoxActor()
+    key.SetNumberOfEntries(len(entries))
+    for i, (label, color, face) in enumerate(entries):
+        # No entry colour: the symbol keeps its own, the label the text's.
+        key.SetEntry(i, _symbol(pvm, face, color), label, [-1.0, -1.0, -1.0])
+    key.SetScalarVisibility(True)
+    prop = key.GetEntryTextProperty()
+    set_font(prop, font_file())
+    prop.SetColor(0.0, 0.0, 0.0)
+    key.GetPositionCoordinate().SetValue(0.99 - width, 0.03)
+    key.GetPosition2Coordinate().SetValue(width, height)
+    plotter.add_actor(key, reset_camera=False, name="key", pickable=False)
+    return key
 
 
 def render_sunlight(
@@ -160,9 +282,11 @@ def render_sunlight(
     """Draw the windows of a sunlight check in 3D, coloured by hours of sun.
 
     The sample points of one rule are drawn as dots coloured by the hours the
-    rule counts (after the proposal, for an impact, with the windows that
-    lose compliance drawn larger), over the buildings drawn translucent (the
-    proposed ones in orange) on a flat ground.
+    rule counts (after the proposal, for an impact), over the buildings drawn
+    translucent (the proposed ones in orange) on a flat ground. The windows
+    that fail (of a check) or lose compliance (of an impact) are drawn
+    larger. A key names what the colours of the buildings and the sizes and
+    grey of the dots mean.
 
     Parameters
     ----------
@@ -182,20 +306,25 @@ def render_sunlight(
     bounds
         ``(xmin, ymin, xmax, ymax)`` to frame, in the twin's CRS [m]; by
         default the points (for an impact: the proposal and the windows it
-        darkens) and 15 m around.
+        darkens) and 15 m around, widened to show whole the buildings drawn,
+        those within 40 m of it, and the ground under them.
     cmap
         Diverging matplotlib colormap; low values take its first colour.
     point_size
-        Size of the dots [pixels]; by default about 1.5 m on the picture,
-        4 to 16 pixels.
+        Size of the dots [pixels]; by default about 1 m (the spacing of the
+        points) at the scale of ``bounds``, 4 to 12 pixels; the large ones
+        are 1.6 times bigger.
     opacity
         Opacity of the buildings, 0 (invisible) to 1 [-].
     main_only
         Colour only the points of main facades, those the building is judged
         on (see `cim.sunlight`), and the windows that lose compliance to a
-        proposal; draw the others small and grey. False colours all.
+        proposal; draw the others small and grey. False colours (and, of a
+        check, enlarges the failing ones of) all.
     title
-        Text at the top left; None for the rule and the date, ``""`` for none.
+        Text at the top left; None for the twin, the rule (and the proposal)
+        and, on a second line, the threshold, time window, day and date;
+        ``""`` for none.
     lod
         Level of detail of the buildings, see `cim.meshes.twin_meshes`.
 
@@ -212,13 +341,13 @@ def render_sunlight(
         If ``result`` is not a sunlight result.
     """
     shown = _shown(result, rule_id)
-    _check_camera(camera)
+    check_camera(camera)
     frame = (
         _default_bounds(twin, shown, 15.0)
         if bounds is None
         else np.asarray(bounds, dtype=np.float64)
     )
-    pvm = _import_pyvista()
+    pvm = import_pyvista()
     origin = np.array([frame[0], frame[1], 0.0])
     window = shapely.box(*frame)
 
@@ -230,7 +359,7 @@ def render_sunlight(
     meshes = twin_meshes(twin, lod=lod)
     ids = b["building_id"].astype(str).to_numpy()
     proposed = np.isin(ids, shown.proposed)
-    off_screen = path is not None or _headless()
+    off_screen = path is not None or headless()
     plotter = pvm.Plotter(off_screen=off_screen, window_size=list(window_size))
     plotter.set_background("white")
 
@@ -260,17 +389,24 @@ def render_sunlight(
     xyz = shapely.get_coordinates(np.asarray(pts.geometry.array), include_z=True)
     # The points of the buildings drawn.
     inside = pts["building_id"].astype(str).isin(ids[near]).to_numpy(dtype=bool)
-    lost = inside & (shown.status == "lost" if shown.status is not None else False)
-    judged = inside & ~lost
+    judged = inside.copy()
     if main_only:
         judged &= pts["main_facade"].to_numpy(dtype=bool)
+    # Drawn large: the windows that lose compliance (of an impact) or, of a
+    # check, the judged windows that fail, so that a few stand out on a site.
+    if shown.status is not None:
+        large = inside & (shown.status == "lost")
+    else:
+        large = judged & ~shown.passed
+    judged &= ~large
     extent = float(max(frame[2] - frame[0], frame[3] - frame[1]))
-    size = point_size or float(np.clip(3.0 * window_size[0] / extent, 6.0, 18.0))
-    label = "sunlight [h]"
-    name, clim, n = _cmap(shown.threshold_h, cmap)
+    # About 1 m (the spacing of the points) at the scale of the frame.
+    size = point_size or float(np.clip(0.8 * window_size[0] / extent, 4.0, 12.0))
+    label = "sunlight [h]" if shown.status is None else "sunlight after [h]"
+    colors, clim, n, ticks = _hour_colors(shown.threshold_h, cmap)
     style: dict[str, Any] = {
         "scalars": label,
-        "cmap": name,
+        "cmap": colors,
         "clim": clim,
         "n_colors": n,
         "render_points_as_spheres": True,
@@ -278,67 +414,83 @@ def render_sunlight(
         "ambient": 0.5,
         "diffuse": 0.6,
     }
-    other = inside & ~judged & ~lost
+    other = inside & ~judged & ~large
     if other.any():
         plotter.add_mesh(
             pvm.PolyData(xyz[other] - origin),
             color=_OTHER,
-            point_size=0.6 * size,
+            point_size=screen_px(0.6 * size),
             render_points_as_spheres=True,
         )
-    for mask, scale, bar in ((judged, 1.0, True), (lost, 1.8, not judged.any())):
+    for mask, scale, bar in ((judged, 1.0, True), (large, 1.6, not judged.any())):
         if not mask.any():
             continue
         cloud = pvm.PolyData(xyz[mask] - origin)
         cloud.point_data[label] = shown.hours[mask]
         plotter.add_mesh(
             cloud,
-            point_size=scale * size,
+            point_size=screen_px(scale * size),
             show_scalar_bar=bar,
             scalar_bar_args={
                 "title": label,
-                "title_font_size": 18,
+                "title_font_size": _BAR_TITLE_PT,
                 "label_font_size": 15,
                 "color": "black",
                 "vertical": True,
-                "position_x": 0.86,
+                "position_x": _BAR_X,
                 "position_y": 0.25,
                 "width": 0.04,
                 "height": 0.5,
-                "n_labels": n // 2 + 1,
+                "n_labels": len(ticks),
                 "fmt": "%.1f",
             },
             **style,
         )
         if bar:
-            actor = plotter.scalar_bar
-            font = _font_file()
-            for prop in (actor.GetTitleTextProperty(), actor.GetLabelTextProperty()):
-                _set_font(prop, font)
-            actor.SetVerticalTitleSeparation(12)
+            style_scalar_bar(plotter.scalar_bar, ticks=ticks, fmt="%.1f")
+    # The legend of the bar's title and of the key, right of the picture.
+    right = _BAR_X + 0.02 - text_width(label, _BAR_TITLE_PT, window_size[0]) / 2
+    right = min(right, _BAR_X) - 0.01
+    key: list[tuple[str, str, str]] = []
+    if shown.status is not None and proposed.any():
+        key.append(("proposed building", _PROPOSED, "rectangle"))
+    if large.any():
+        now = "now " if shown.status is not None else ""
+        key.append((f"large: {now}below {shown.threshold_h:g} h", _FAIL, "circle"))
+    if other.any():
+        key.append(("not judged", _OTHER, "circle"))
+    if key:
+        _add_key(pvm, plotter, key, left=right + 0.01)
 
     text = title
     if text is None:
         what = (
-            " after the proposal (lost windows large)"
-            if shown.status is not None
-            else ""
+            "" if shown.status is None else f", with the proposal ({shown.proposal()})"
         )
-        text = (
-            f"{twin.name}: {shown.rule_id} (>= {shown.threshold_h:g} h), "
-            f"{shown.date}{what}"
-        )
+        text = f"{twin.name}: {shown.rule_id}{what}\n{shown.when()}"
     if text:
-        t = plotter.add_text(text, position="upper_left", font_size=12, color="black")
-        _set_font(t.GetTextProperty(), _font_file())
+        add_title(plotter, text)
 
+    # By default the ground and the whole of every building drawn is in the
+    # picture (a tall neighbour casting the shade is not cut off); given
+    # bounds are kept.
+    view = frame if bounds is not None else ground_box
     extent3 = np.array(
-        [[0.0, 0.0, 0.0], [frame[2] - frame[0], frame[3] - frame[1], top]]
+        [
+            [view[0] - origin[0], view[1] - origin[1], 0.0],
+            [view[2] - origin[0], view[3] - origin[1], top],
+        ]
     )
-    _place_camera(plotter, camera, extent3, legend_shift=0.12)
+    place_camera(
+        plotter,
+        camera,
+        extent3,
+        right=right,
+        top=title_top(text, window_size[1]),
+    )
     # Points behind translucent walls stay visible, in their own colours.
     plotter.enable_depth_peeling()
-    plotter.enable_anti_aliasing("ssaa")
+    anti_alias(plotter)
     if path is None:
         shown_plotter: pv.Plotter = plotter
         return shown_plotter
@@ -363,6 +515,7 @@ def plot_sunlight(
     title: str | None = None,
     legend: bool = True,
     labels: bool = True,
+    scale_bar: bool = True,
 ) -> Axes:
     """Map the windows that fail a sunlight rule, or lose it to a proposal.
 
@@ -386,13 +539,15 @@ def plot_sunlight(
         ``(xmin, ymin, xmax, ymax)`` to frame [m]; by default all points (for
         an impact: the proposal and the windows it darkens) and 15 m around.
     title
-        Axes title; None for the rule, the date and the counts, ``""`` for
-        none.
+        Axes title; None for the rule, the counts and, on a second line, the
+        threshold, time window, day and date; ``""`` for none.
     legend
         Draw the key.
     labels
         Write the ids of failing buildings (of a check) or of proposed ones
         (of an impact), when there are at most 30.
+    scale_bar
+        Draw a scale bar of a round length under the map.
 
     Returns
     -------
@@ -522,26 +677,25 @@ def plot_sunlight(
         )
     ax.set_xlim(frame[0], frame[2])
     ax.set_ylim(frame[1], frame[3])
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    bare_axes(ax)
+    if scale_bar:
+        add_scale_bar(ax)
     text = title
     if text is None:
         if shown.status is None:
             main = shown.points["main_facade"].to_numpy(dtype=bool)
             n_bad = int((main & ~shown.passed).sum())
             text = (
-                f"{shown.rule_id}, {shown.date}: {n_bad:,} of {int(main.sum()):,} "
+                f"{shown.rule_id}: {n_bad:,} of {int(main.sum()):,} "
                 f"main-facade windows below {shown.threshold_h:g} h"
             )
         else:
             n_lost = int((shown.status == "lost").sum())
             text = (
-                f"{shown.rule_id}, {shown.date}: {n_lost:,} windows lose "
-                f"{shown.threshold_h:g} h to the proposal"
+                f"{shown.rule_id}: {n_lost:,} windows fall below "
+                f"{shown.threshold_h:g} h with the proposal ({shown.proposal()})"
             )
+        text = f"{text}\n{shown.when()}"
     if text:
         ax.set_title(text)
     return ax
