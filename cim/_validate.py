@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from cim.crs import check_metric_crs, coords_look_geographic
+from cim.crs import check_distortion, check_metric_crs, coords_look_geographic
 from cim.errors import CRSError, LayerSchemaError, RepairWarning
 from cim.layers import SCHEMAS, Column, LayerSchema, facility_categories
 
@@ -26,11 +26,24 @@ __all__ = ["validate_layer"]
 
 _SHOW = 5
 
+#: Largest building height accepted [m]: the tallest building, the Burj
+#: Khalifa, is 828 m; a larger value is usually centimetres or millimetres.
+MAX_HEIGHT_M = 1000.0
+
+#: Most storeys above ground accepted [-]: the Burj Khalifa has 163.
+MAX_FLOORS = 200
+
 
 def _ids(values: Any) -> str:
     vals = [str(v) for v in list(values)]
     more = f" and {len(vals) - _SHOW} more" if len(vals) > _SHOW else ""
     return ", ".join(repr(v) for v in vals[:_SHOW]) + more
+
+
+def _nums(values: Any) -> str:
+    vals = [f"{float(v):g}" for v in list(values)]
+    more = f" and {len(vals) - _SHOW} more" if len(vals) > _SHOW else ""
+    return ", ".join(vals[:_SHOW]) + more
 
 
 def _coerce(series: pd.Series, col: Column, layer: str, ids: pd.Series) -> pd.Series:
@@ -163,8 +176,9 @@ def validate_layer(name: str, data: Any, *, crs: CRS) -> gpd.GeoDataFrame:
         If a required column is missing, ids are missing or duplicated,
         geometries are empty or of the wrong type, or values are not allowed.
     CRSError
-        If the layer's CRS is missing, not metric, differs from ``crs``, or its
-        coordinates are really longitude/latitude.
+        If the layer's CRS is missing, not metric, differs from ``crs``, its
+        coordinates are really longitude/latitude, or the CRS distorts areas
+        at the data by more than 1 % (:func:`cim.crs.check_distortion`).
     """
     schema = SCHEMAS[name]
     if not isinstance(data, gpd.GeoDataFrame):
@@ -180,7 +194,8 @@ def validate_layer(name: str, data: Any, *, crs: CRS) -> gpd.GeoDataFrame:
         msg = f"layer {name!r} has no active geometry column; call set_geometry"
         raise LayerSchemaError(msg, layer=name, column="geometry") from exc
     layer_crs = check_metric_crs(data.crs, layer=name)
-    if len(data) and coords_look_geographic(tuple(data.total_bounds), layer_crs):
+    bounds = tuple(data.total_bounds) if len(data) else None
+    if bounds is not None and coords_look_geographic(bounds, layer_crs):
         msg = (
             f"layer {name!r} declares {layer_crs.to_string()} (metres) but its "
             "coordinates look like longitude/latitude degrees; declare the real "
@@ -193,6 +208,10 @@ def validate_layer(name: str, data: Any, *, crs: CRS) -> gpd.GeoDataFrame:
             f"{crs.to_string()}; reproject it with gdf.to_crs(twin.crs)"
         )
         raise CRSError(msg)
+    if bounds is not None:
+        # Refuses only; the twin warns once for all its layers about the CRS's
+        # area of use.
+        check_distortion(bounds, crs, layer=name, warn=False)
 
     gdf = data.rename_geometry("geometry") if data.geometry.name != "geometry" else data
     gdf = gdf.reset_index(drop=True)
@@ -277,6 +296,18 @@ def _check_values(name: str, frame: pd.DataFrame, ids: pd.Series) -> None:
             "or leave it empty to estimate it",
         )
         refuse(~np.isfinite(h) & ~np.isnan(h), "height_m", "have an infinite height")
+        # Estimated values derive from checked ones (a stored twin's estimates
+        # are read back as they were), so only given values are bounded.
+        given_h = (frame["height_source"] == "measured").to_numpy()
+        tall = given_h & (h > MAX_HEIGHT_M)
+        refuse(
+            tall,
+            "height_m",
+            f"have heights {_nums(np.unique(h[tall]))} m, above {MAX_HEIGHT_M:.0f} m "
+            "(the tallest building, the Burj Khalifa, is 828 m); give the height "
+            "in metres, not centimetres or millimetres, or leave it empty to "
+            "estimate it",
+        )
         for c in ("floors", "households"):
             v = frame[c].to_numpy(dtype="float64", na_value=np.nan)
             refuse(v < 0, c, "are negative")
@@ -284,6 +315,15 @@ def _check_values(name: str, frame: pd.DataFrame, ids: pd.Series) -> None:
             frame["floors"].to_numpy(dtype="float64", na_value=np.nan) == 0,
             "floors",
             "have 0 floors; buildings have at least one storey",
+        )
+        f = frame["floors"].to_numpy(dtype="float64", na_value=np.nan)
+        many = (frame["floors_source"] == "measured").to_numpy() & (f > MAX_FLOORS)
+        refuse(
+            many,
+            "floors",
+            f"have {_nums(np.unique(f[many]))} floors, more than "
+            f"{MAX_FLOORS} (the Burj Khalifa has 163); give the storeys above "
+            "ground, or leave it empty to estimate it from the height",
         )
     if name == "facilities":
         known = facility_categories().index

@@ -268,6 +268,21 @@ def _bounds(op: str, value: Any) -> tuple[float, float]:
     return v, v
 
 
+def _missing_parameter_hint(name: str) -> str:
+    """Why a rule is not evaluated, and how to give ``name`` in Python or the CLI."""
+    p = PARAMETERS.get(name)
+    hint = f" (one of {', '.join(p.choices)})" if p and p.choices else ""
+    example = p.choices[0] if p and p.choices else "VALUE"
+    cli = f"--param {name}={example}"
+    if name == "climate_zone":
+        example = "III"  # Hangzhou
+        cli = f"--climate-zone {example} or --param {name}={example}"
+    return (
+        f"needs planning parameter {name!r}{hint}: pass params={{{name!r}: ...}} "
+        f"or set it in twin.metadata['planning'] (command line: {cli})"
+    )
+
+
 def _limits(
     rule: Rule,
     classes: pd.DataFrame,
@@ -290,12 +305,7 @@ def _limits(
         elif b in planning:
             cols[b] = np.full(n, str(planning[b]), dtype=object)
         else:
-            p = PARAMETERS.get(b)
-            hint = f" (one of {', '.join(p.choices)})" if p and p.choices else ""
-            reason[:] = (
-                f"needs planning parameter {b!r}: pass params={{{b!r}: ...}}{hint} "
-                "or set it in twin.metadata['planning']"
-            )
+            reason[:] = _missing_parameter_hint(b)
             return _Limits(lo, hi, applies, keys, reason, unknown=True)
     if not n:
         return _Limits(lo, hi, applies, keys, reason)

@@ -9,15 +9,21 @@ as CGCS2000 / 3-degree Gauss-Kruger CM 120E (EPSG:4549) used in Hangzhou.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
-from pyproj import CRS, Transformer
+from numpy.typing import NDArray
+from pyproj import CRS, Proj, Transformer
+from pyproj.exceptions import CRSError as _ProjCRSError
+from pyproj.exceptions import ProjError
 
-from cim.errors import CRSError
+from cim.errors import CRSError, CRSWarning
 
 __all__ = [
     "HANGZHOU_CRS",
+    "MAX_AREAL_DISTORTION",
+    "check_distortion",
     "check_metric_crs",
     "coords_look_geographic",
     "is_metric",
@@ -27,6 +33,15 @@ __all__ = [
 
 #: CGCS2000 / 3-degree Gauss-Kruger CM 120E, the projected CRS used in Hangzhou.
 HANGZHOU_CRS = 4549
+
+#: Largest relative error of areas the twin accepts from its CRS at the data [-].
+#: A 6-degree UTM or Gauss-Kruger zone stays within about 0.3 % inside its zone
+#: at Chinese latitudes, a 3-degree zone within 0.1 %; Web Mercator enlarges
+#: areas by 33 % at 30 N and 75 % at 41 N.
+MAX_AREAL_DISTORTION = 0.01
+
+#: Side of the square whose area is compared with its geodesic area [m].
+_SQUARE_M = 100.0
 
 
 def resolve_crs(crs: Any) -> CRS:
@@ -98,15 +113,18 @@ def check_metric_crs(crs: Any, *, layer: str = "layer") -> CRS:
     if crs.is_geographic:
         msg = (
             f"layer {layer!r} is in geographic CRS {_name(crs)} (degrees); "
-            "the twin needs metres: build it with Twin.from_layers, which projects "
-            "to local UTM, or reproject with gdf.to_crs(4549)"
+            "the twin needs a projected CRS in metres: give one such as 4549 "
+            "(command line: --crs 4549, or leave --crs out for the local UTM "
+            "zone); in Python, build the twin with Twin.from_layers, which "
+            "projects to local UTM, or reproject with gdf.to_crs(4549)"
         )
         raise CRSError(msg)
     if not is_metric(crs):
         units = ", ".join(a.unit_name for a in crs.axis_info[:2])
         msg = (
             f"layer {layer!r} is in CRS {_name(crs)} with units {units}; "
-            "the twin needs a projected CRS in metres, e.g. EPSG:4549"
+            "the twin needs a projected CRS in metres, e.g. EPSG:4549 "
+            "(command line: --crs 4549; in Python gdf.to_crs(4549))"
         )
         raise CRSError(msg)
     return crs
@@ -167,3 +185,179 @@ def coords_look_geographic(bounds: tuple[float, float, float, float], crs: CRS) 
         and aou.south - margin <= lat <= aou.north + margin
     )
     return not inside
+
+
+def _gauss_kruger_3deg_for(lon: float, lat: float) -> CRS | None:
+    """CGCS2000 3-degree Gauss-Kruger zone (EPSG:4534-4554) covering a point.
+
+    None outside the zones' areas of use (they cover China only).
+    """
+    cm = 3 * round(lon / 3.0)
+    if not 75 <= cm <= 135:
+        return None
+    crs: CRS = CRS.from_epsg(4534 + (cm - 75) // 3)
+    aou = crs.area_of_use
+    if aou is None or not (
+        aou.west <= lon <= aou.east and aou.south <= lat <= aou.north
+    ):
+        return None
+    return crs
+
+
+def _areal_factors(
+    bounds: tuple[float, float, float, float], crs: CRS
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Longitude, latitude and areal scale factor at the centre and corners.
+
+    The factor is the planar area, in ``crs``, of a 100 m square around each
+    point divided by the geodesic area of its corners on the CRS's ellipsoid
+    (:meth:`pyproj.Geod.polygon_area_perimeter`): what the twin measures over
+    what is there. Unlike :meth:`pyproj.Proj.get_factors`, this also holds for
+    Web Mercator, which PROJ evaluates on a sphere. Points the projection
+    cannot take back to longitude/latitude (or not consistently: the round
+    trip misses by more than a millimetre) get NaN.
+    """
+    minx, miny, maxx, maxy = bounds
+    cx = np.array([(minx + maxx) / 2, minx, maxx, maxx, minx], dtype="float64")
+    cy = np.array([(miny + maxy) / 2, miny, miny, maxy, maxy], dtype="float64")
+    h = _SQUARE_M / 2
+    # Counter-clockwise corners of a square around each point: (5, 4).
+    xs = cx[:, None] + np.array([-h, h, h, -h])
+    ys = cy[:, None] + np.array([-h, -h, h, h])
+    nan = np.full(cx.shape, np.nan)
+    try:
+        proj = Proj(crs)
+        geod = crs.get_geod()
+        lon, lat = (
+            np.asarray(v, dtype="float64").reshape(xs.shape)
+            for v in proj(xs.ravel(), ys.ravel(), inverse=True)
+        )
+        with np.errstate(invalid="ignore", over="ignore"):
+            ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90)
+            bx, by = (
+                np.asarray(v, dtype="float64").reshape(xs.shape)
+                for v in proj(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+            )
+            ok &= (np.abs(bx - xs) < 1e-3) & (np.abs(by - ys) < 1e-3)
+    except (ProjError, _ProjCRSError):
+        return nan, nan, nan
+    if geod is None:
+        return nan, nan, nan
+    ok = np.all(ok, axis=1)
+    areal = nan.copy()
+    for i in np.flatnonzero(ok):
+        true_m2, _ = geod.polygon_area_perimeter(lon[i], lat[i])
+        if true_m2 > 0:
+            areal[i] = _SQUARE_M**2 / true_m2
+    ok &= np.isfinite(areal)
+    return (
+        np.where(ok, lon.mean(axis=1), np.nan),
+        np.where(ok, lat.mean(axis=1), np.nan),
+        areal,
+    )
+
+
+def _fix(lon: float, lat: float) -> tuple[str, int]:
+    """The reprojection to suggest at a point: (phrase, EPSG code to use)."""
+    utm = utm_crs_for(lon, lat)
+    utm_epsg = int(utm.to_epsg() or 0)
+    gk = _gauss_kruger_3deg_for(lon, lat)
+    phrase = f"the local UTM zone EPSG:{utm_epsg} ({utm.name})"
+    if gk is None:
+        return phrase, utm_epsg
+    gk_epsg = int(gk.to_epsg() or 0)
+    phrase = f"the CGCS2000 3-degree Gauss-Kruger zone EPSG:{gk_epsg} or {phrase}"
+    return phrase, gk_epsg
+
+
+def _lonlat(lon: float, lat: float) -> str:
+    ew = "E" if lon >= 0 else "W"
+    ns = "N" if lat >= 0 else "S"
+    return f"{abs(lon):.2f}{ew} {abs(lat):.2f}{ns}"
+
+
+def check_distortion(
+    bounds: tuple[float, float, float, float],
+    crs: CRS,
+    *,
+    layer: str = "layer",
+    warn: bool = True,
+) -> float:
+    """Refuse a CRS that distorts areas where the data are; warn outside its area.
+
+    A projected CRS in metres may still measure areas wrongly far from where
+    it is meant to be used: Web Mercator (EPSG:3857) enlarges them by a factor
+    1/cos^2(latitude), 33 % at 30 N, and a Gauss-Kruger zone used a continent
+    away enlarges them without bound. The areal scale factor of ``crs`` (planar
+    area over geodesic area on the CRS's ellipsoid) is computed with pyproj at
+    the centre and the four corners of ``bounds``; one call per layer, not per
+    feature.
+
+    Parameters
+    ----------
+    bounds
+        ``(minx, miny, maxx, maxy)`` of the data in ``crs`` units [m].
+    crs
+        The data's projected metric CRS.
+    layer
+        Layer name for the messages.
+    warn
+        Issue :class:`~cim.errors.CRSWarning` when the centre of the data lies
+        outside the CRS's area of use although areas are distorted less than
+        :data:`MAX_AREAL_DISTORTION`; callers that check several layers of one
+        twin warn once for all of them.
+
+    Returns
+    -------
+    float
+        The areal scale factor farthest from 1 [-], or NaN if it cannot be
+        computed (non-finite bounds, or coordinates that the projection cannot
+        take back to longitude/latitude); then nothing is checked.
+
+    Raises
+    ------
+    CRSError
+        If areas at the data are distorted by more than
+        :data:`MAX_AREAL_DISTORTION` (1 %). The message names the layer, the
+        CRS, the factor and the EPSG code to reproject to.
+    """
+    if not np.all(np.isfinite(bounds)):
+        return float("nan")
+    lon, lat, areal = _areal_factors(bounds, crs)
+    if not np.isfinite(areal).any():
+        return float("nan")
+    worst = int(np.nanargmax(np.abs(areal - 1.0)))
+    factor = float(areal[worst])
+    # Where to reproject: the zone of the data's centre (else of a corner).
+    at = 0 if np.isfinite(areal[0]) else worst
+    c_lon, c_lat = float(lon[at]), float(lat[at])
+    if abs(factor - 1.0) > MAX_AREAL_DISTORTION:
+        phrase, epsg = _fix(c_lon, c_lat)
+        msg = (
+            f"layer {layer!r} is in {_name(crs)} ({crs.name}), which distorts "
+            f"areas at the data ({_lonlat(c_lon, c_lat)}): areas x{factor:.3f} "
+            f"({100 * (factor - 1):+.1f} %), beyond the "
+            f"{100 * MAX_AREAL_DISTORTION:.0f} % the twin accepts, so areas, FAR, "
+            f"densities and green rates would be wrong; reproject to {phrase}: "
+            f"crs={epsg} or gdf.to_crs({epsg}) (command line: --crs {epsg})"
+        )
+        raise CRSError(msg)
+    aou = crs.area_of_use
+    if warn and aou is not None:
+        inside = aou.west <= c_lon <= aou.east and aou.south <= c_lat <= aou.north
+        # An area of use crossing the antimeridian has west > east.
+        if aou.west > aou.east:
+            inside = (c_lon >= aou.west or c_lon <= aou.east) and (
+                aou.south <= c_lat <= aou.north
+            )
+        if not inside:
+            phrase, epsg = _fix(c_lon, c_lat)
+            msg = (
+                f"layer {layer!r}: the data ({_lonlat(c_lon, c_lat)}) lie outside "
+                f"the area of use of {_name(crs)} ({aou.name.rstrip('.')}); areas "
+                f"are still within {100 * abs(factor - 1):.2f} % (x{factor:.4f}), "
+                f"but a CRS meant for the place is safer: reproject to {phrase} "
+                f"(crs={epsg}; command line: --crs {epsg})"
+            )
+            warnings.warn(msg, CRSWarning, stacklevel=3)
+    return factor

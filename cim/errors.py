@@ -11,6 +11,8 @@ __all__ = [
     "CIMError",
     "CIMWarning",
     "CRSError",
+    "CRSWarning",
+    "FontWarning",
     "InputFileError",
     "LayerSchemaError",
     "NetworkWarning",
@@ -65,6 +67,14 @@ class CIMWarning(UserWarning):
 
 class RepairWarning(CIMWarning):
     """Input was repaired (invalid geometry fixed, value estimated ...)."""
+
+
+class CRSWarning(CIMWarning):
+    """The data lie outside the area of use of their CRS (areas still accurate)."""
+
+
+class FontWarning(CIMWarning):
+    """No installed font can draw some text of a picture (Chinese: no CJK font)."""
 
 
 class NetworkWarning(CIMWarning):

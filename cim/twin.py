@@ -6,7 +6,7 @@ import copy as _copy
 import datetime as _dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Never, Self, TypeAlias, overload
 
@@ -18,7 +18,13 @@ import shapely
 from pyproj import CRS
 
 from cim._validate import validate_layer
-from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs, utm_crs_for
+from cim.crs import (
+    check_distortion,
+    check_metric_crs,
+    coords_look_geographic,
+    resolve_crs,
+    utm_crs_for,
+)
 from cim.errors import CRSError, LayerSchemaError
 from cim.estimate import fill_building_estimates
 from cim.layers import SCHEMAS
@@ -114,6 +120,21 @@ class Twin:
     warn_components
         Warn when the street network has several components.
 
+    Raises
+    ------
+    CRSError
+        If ``crs`` is not projected in metres, or distorts areas at the data
+        by more than 1 % (Web Mercator, a zone far from the data; see
+        :func:`cim.crs.check_distortion`).
+    LayerSchemaError
+        If a layer does not follow its schema.
+
+    Warns
+    -----
+    CRSWarning
+        Once per twin, if its data lie outside the area of use of ``crs``
+        although areas are still within 1 %.
+
     Examples
     --------
     >>> import cim
@@ -176,6 +197,11 @@ class Twin:
                 network, crs=self._crs, warn_components=warn_components
             )
         )
+        # Each layer was refused if the CRS distorts its areas; warn once, for
+        # all layers together, if they lie outside the CRS's area of use.
+        bounds = _data_bounds(layers.values(), self._network)
+        if bounds is not None:
+            check_distortion(bounds, self._crs, layer="twin", warn=True)
         # Metadata is kept in its JSON form (tuples become lists ...), which is
         # how it is stored, so that a saved twin reads back equal.
         meta = json.loads(json.dumps(dict(metadata or {}), default=str))
@@ -239,7 +265,9 @@ class Twin:
         Raises
         ------
         CRSError
-            If a layer has no CRS or the target CRS is not metric.
+            If a layer has no CRS, the target CRS is not metric or distorts
+            areas at the data by more than 1 %, or no layer has data to choose
+            a CRS from.
         InputFileError
             If a layer file cannot be read.
         """
@@ -285,7 +313,13 @@ class Twin:
                     "real CRS with gdf.set_crs('EPSG:4326', allow_override=True)"
                 )
                 raise CRSError(msg)
-        target = _choose_crs(crs, frames, network)
+        sources = (metadata or {}).get("sources") or []
+        source = ", ".join(
+            str(src["name"])
+            for src in sources
+            if isinstance(src, Mapping) and src.get("name")
+        )
+        target = _choose_crs(crs, frames, network, source)
         projected = {
             k: (v if v.crs.equals(target) else v.to_crs(target))
             for k, v in frames.items()
@@ -462,6 +496,7 @@ class Twin:
             # (the same graph given back, or one with only its attributes
             # edited) is not warned about again.
             network = validate_network(data, crs=self._crs, previous=self._network)
+            self._warn_first_data([], network)
             return self._derive(network=network)
         if name == "elements":
             return self._derive(
@@ -471,6 +506,7 @@ class Twin:
             msg = f"no layer {name!r}; layers are {', '.join([*SCHEMAS, 'network'])}"
             raise KeyError(msg)
         layer = validate_layer(name, data, crs=self._crs)
+        self._warn_first_data([layer], None)
         if name == "buildings" and estimate and len(layer):
             est = self._metadata.get("estimates", {})
             layer = fill_building_estimates(
@@ -484,6 +520,17 @@ class Twin:
         elif name == "surfaces":
             _check_references(layer, self._layers["buildings"], "surfaces")
         return self._derive(**{name: layer})
+
+    def _warn_first_data(
+        self, frames: list[gpd.GeoDataFrame], network: nx.MultiDiGraph | None
+    ) -> None:
+        # A twin with data was warned about the CRS's area of use when it was
+        # built; warn again only when the first data enter an empty twin.
+        if _data_bounds(self._layers.values(), self._network) is not None:
+            return
+        bounds = _data_bounds(frames, network)
+        if bounds is not None:
+            check_distortion(bounds, self._crs, layer="twin", warn=True)
 
     def copy(self) -> Twin:
         """A deep copy of the twin."""
@@ -578,6 +625,24 @@ class Twin:
         return write_gpkg(snapshot, path)
 
 
+def _data_bounds(
+    frames: Iterable[gpd.GeoDataFrame], network: nx.MultiDiGraph | None
+) -> tuple[float, float, float, float] | None:
+    """``(minx, miny, maxx, maxy)`` of all layers and network nodes; None if empty."""
+    parts = [f.total_bounds for f in frames if len(f)]
+    if network is not None and network.number_of_nodes():
+        xy = np.array([(d["x"], d["y"]) for _, d in network.nodes(data=True)])
+        parts.append(np.concatenate([xy.min(axis=0), xy.max(axis=0)]))
+    if not parts:
+        return None
+    b = np.array(parts, dtype="float64")
+    b = b[np.isfinite(b).all(axis=1)]
+    if not len(b):
+        return None
+    lo, hi = b[:, :2].min(axis=0), b[:, 2:].max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 def _check_references(
     table: pd.DataFrame, buildings: gpd.GeoDataFrame, name: str
 ) -> None:
@@ -606,8 +671,35 @@ def _validated_elements(
     return table
 
 
+def _no_data_message(
+    frames: Mapping[str, gpd.GeoDataFrame],
+    network: nx.MultiDiGraph | None,
+    source: str,
+) -> str:
+    where = f"{source}: " if source else ""
+    expected = ", ".join([*SCHEMAS, "network (network_nodes + network_edges)"])
+    if not frames and (network is None or not network.number_of_nodes()):
+        return (
+            f"{where}cannot choose a CRS for an empty twin: no layer is named "
+            f"after a twin layer (the twin's layers are {expected}); rename the "
+            "file's layers to these names (QGIS: Rename Layer; ogr2ogr: -nln "
+            "buildings), or in Python pass them by name, e.g. "
+            "Twin.from_layers(buildings=gpd.read_file(path, layer='bldg')); for "
+            "an empty twin on purpose, pass crs=, e.g. crs=4549"
+        )
+    given = ", ".join(frames) or "network"
+    return (
+        f"{where}cannot choose a CRS for an empty twin: every layer given "
+        f"({given}) is empty; give layers with features, or for an empty twin "
+        "pass crs=, e.g. crs=4549 (command line: --crs 4549)"
+    )
+
+
 def _choose_crs(
-    crs: Any, frames: Mapping[str, gpd.GeoDataFrame], network: nx.MultiDiGraph | None
+    crs: Any,
+    frames: Mapping[str, gpd.GeoDataFrame],
+    network: nx.MultiDiGraph | None,
+    source: str = "",
 ) -> CRS:
     if crs is not None:
         return check_metric_crs(resolve_crs(crs), layer="twin")
@@ -639,7 +731,6 @@ def _choose_crs(
         ys = [d["y"] for _, d in G.nodes(data=True)]
         lonlat.append(((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
     if not lonlat:
-        msg = "cannot choose a CRS for an empty twin; pass crs=, e.g. crs=4549"
-        raise CRSError(msg)
+        raise CRSError(_no_data_message(frames, network, source))
     lon, lat = np.mean(lonlat, axis=0)
     return utm_crs_for(float(lon), float(lat))

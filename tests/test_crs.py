@@ -90,6 +90,26 @@ def test_check_metric_crs_refuses_geographic_naming_layer_and_fix() -> None:
     assert "to_crs(4549)" in msg
 
 
+def test_geographic_crs_message_serves_python_and_command_line() -> None:
+    # `cim import osm ... --crs 4326` reaches this message: it must not speak
+    # only Python to a command-line user.
+    with pytest.raises(CRSError) as info:
+        check_metric_crs(4326, layer="twin")
+    msg = str(info.value)
+    assert "command line: --crs 4549" in msg
+    assert "leave --crs out for the local UTM zone" in msg
+    assert "in Python" in msg
+    assert "Twin.from_layers" in msg
+
+
+def test_non_metre_crs_message_serves_python_and_command_line() -> None:
+    with pytest.raises(CRSError) as info:
+        check_metric_crs("EPSG:2263", layer="twin")
+    msg = str(info.value)
+    assert "command line: --crs 4549" in msg
+    assert "gdf.to_crs(4549)" in msg
+
+
 def test_check_metric_crs_refuses_feet_naming_units_and_fix() -> None:
     with pytest.raises(CRSError) as info:
         check_metric_crs("EPSG:2263", layer="buildings")

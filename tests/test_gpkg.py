@@ -428,9 +428,10 @@ def test_foreign_geographic_geopackage_is_projected(tmp_path: Path) -> None:
 
 def test_foreign_geopackage_with_crs_argument(tmp_path: Path) -> None:
     path = _foreign_gpkg(tmp_path / "wgs84.gpkg", crs=4326)
+    # The district is in Beijing (116.3E): CGCS2000 3-degree zone CM 117E.
     with pytest.warns(RepairWarning), pytest.warns(CIMWarning, match="notes"):
-        twin = cim.read(path, crs=4547)
-    assert twin.crs.to_epsg() == 4547
+        twin = cim.read(path, crs=4548)
+    assert twin.crs.to_epsg() == 4548
 
 
 def test_geopackage_with_half_a_network_is_refused(twin: Twin, tmp_path: Path) -> None:

@@ -787,6 +787,45 @@ def test_from_layers_needs_something_to_choose_a_crs() -> None:
         Twin.from_layers()
 
 
+def test_geopackage_without_twin_layer_names_says_so_and_how_to_fix(
+    tmp_path: Path,
+) -> None:
+    # A layer named 'bldg' (not 'buildings'): before, "cannot choose a CRS for
+    # an empty twin" left the user guessing.
+    path = tmp_path / "drawn.gpkg"
+    gpd.GeoDataFrame(
+        {"id": [1]}, geometry=[box(440_000, 4_428_000, 440_010, 4_428_010)], crs=32650
+    ).to_file(path, layer="bldg")
+    with (
+        pytest.raises(CRSError) as info,
+        pytest.warns(cim.CIMWarning, match="layers bldg are not twin layers"),
+    ):
+        cim.read(path)
+    msg = str(info.value)
+    for phrase in (
+        "drawn.gpkg",
+        "no layer is named after a twin layer",
+        "buildings, parcels, greens, facilities, site, surfaces",
+        "network_nodes",
+        "rename the file's layers",
+        "layer='bldg'",
+    ):
+        assert phrase in msg, f"{phrase!r} not in {msg!r}"
+
+
+def test_only_empty_layers_ask_for_a_crs_in_python_and_on_the_command_line(
+    layers: dict[str, Any],
+) -> None:
+    # Empty and in longitude/latitude: nothing to choose a UTM zone from.
+    empty = layers["buildings"].to_crs(4326).iloc[:0]
+    with pytest.raises(CRSError) as info:
+        Twin.from_layers(buildings=empty)
+    msg = str(info.value)
+    assert "every layer given (buildings) is empty" in msg
+    assert "crs=4549" in msg
+    assert "command line: --crs 4549" in msg
+
+
 def test_from_layers_refuses_non_metric_target(layers: dict[str, Any]) -> None:
     with pytest.raises(CRSError, match="geographic"):
         Twin.from_layers(crs=4326, buildings=layers["buildings"])

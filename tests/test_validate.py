@@ -369,6 +369,62 @@ def test_zero_floors_are_refused(measured_buildings: gpd.GeoDataFrame) -> None:
     assert info.value.feature_id == ["b2"]
 
 
+def test_impossible_height_is_refused(measured_buildings: gpd.GeoDataFrame) -> None:
+    # 5000: a 50 m building given in centimetres.
+    b = measured_buildings.copy()
+    b["height_m"] = [18.0, 5000.0, 30.0, 1200.0]
+    with pytest.raises(LayerSchemaError) as info:
+        Twin(crs=32650, buildings=b)
+    _refused(
+        info,
+        "layer 'buildings'",
+        "column 'height_m'",
+        "'b2', 'b4'",
+        "heights 1200, 5000 m",
+        "above 1000 m",
+        "828 m",
+        "give the height in metres, not centimetres",
+        "leave it empty to estimate it",
+    )
+    assert info.value.feature_id == ["b2", "b4"]
+
+
+def test_tallest_real_height_is_accepted(measured_buildings: gpd.GeoDataFrame) -> None:
+    b = measured_buildings.copy()
+    b["height_m"] = [18.0, 828.0, 30.0, 1000.0]
+    b["floors"] = pd.array([6, 163, 10, 200], dtype="Int64")
+    twin = Twin(crs=32650, buildings=b)
+    assert twin.buildings["height_m"].max() == 1000.0
+    assert twin.buildings["floors"].max() == 200
+
+
+def test_estimated_height_is_not_bounded(measured_buildings: gpd.GeoDataFrame) -> None:
+    # A stored twin reads back its estimates as they were: only given values
+    # are bounded (200 floors x a 6 m storey height = 1200 m).
+    b = measured_buildings.copy()
+    b["height_m"] = [18.0, 1200.0, 30.0, 9.0]
+    b["height_source"] = ["measured", "levels", "measured", "measured"]
+    twin = Twin(crs=32650, buildings=b, estimate=False)
+    assert twin.buildings["height_m"].iloc[1] == 1200.0
+
+
+def test_impossible_floors_are_refused(measured_buildings: gpd.GeoDataFrame) -> None:
+    b = measured_buildings.copy()
+    b["floors"] = pd.array([6, 4, 300, 3], dtype="Int64")
+    with pytest.raises(LayerSchemaError) as info:
+        Twin(crs=32650, buildings=b)
+    _refused(
+        info,
+        "layer 'buildings'",
+        "column 'floors'",
+        "'b3'",
+        "have 300 floors, more than 200",
+        "give the storeys above ground",
+        "leave it empty to estimate it",
+    )
+    assert info.value.feature_id == ["b3"]
+
+
 def test_negative_households_are_refused(measured_buildings: gpd.GeoDataFrame) -> None:
     b = measured_buildings.copy()
     b["households"] = pd.array([20, 0, -1, 0], dtype="Int64")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,29 @@ def read_layer_file(
         raise InputFileError(msg) from exc
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    # Linux reports it in /proc; setting and restoring it instead would
+    # briefly change it for every thread of the process.
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def _file_mode(target: Path) -> int | None:
+    """Permission bits for a file written to ``target``; None off POSIX."""
+    if os.name != "posix":
+        return None
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(
     target: Path, *, suffix: str = ".tmp", parents: bool = True
@@ -104,9 +128,17 @@ def atomic_path(
     pathlib.Path
         Where to write. It does not exist yet; on error it is removed and
         ``target`` is left as it was.
+
+    Notes
+    -----
+    On POSIX the written file gets the permissions of the ``target`` it
+    replaces, or those of any new file under the process umask
+    (``0o666 & ~umask``, so 0644 under the usual umask 022), whatever mode
+    the writer created it with.
     """
     if parents:
         target.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(target)
     fd, name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=suffix, dir=target.parent
     )
@@ -117,6 +149,8 @@ def atomic_path(
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        if mode is not None and tmp.is_file():
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

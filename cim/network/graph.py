@@ -20,7 +20,12 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
+from cim.crs import (
+    check_distortion,
+    check_metric_crs,
+    coords_look_geographic,
+    resolve_crs,
+)
 from cim.errors import CRSError, LayerSchemaError, NetworkWarning, RepairWarning
 
 __all__ = [
@@ -199,6 +204,11 @@ def validate_network(
                 "Twin.from_layers, which projects it"
             )
             raise CRSError(msg)
+        # Refuses only; the twin warns once for all its layers about the CRS's
+        # area of use.
+        check_distortion(
+            (float(x0), float(y0), float(x1), float(y1)), crs, layer=_LAYER, warn=False
+        )
     repaired = 0
     for u, v, data in H.edges(data=True):
         geom = data.get("geometry")
