@@ -684,7 +684,7 @@ def _no_data_message(
             f"after a twin layer (the twin's layers are {expected}); rename the "
             "file's layers to these names (QGIS: Rename Layer; ogr2ogr: -nln "
             "buildings), or in Python pass them by name, e.g. "
-            "Twin.from_layers(buildings=gpd.read_file(path, layer='bldg')); for "
+            "Twin.from_layers(buildings=gpd.read_file(path, layer=NAME)); for "
             "an empty twin on purpose, pass crs=, e.g. crs=4549"
         )
     given = ", ".join(frames) or "network"

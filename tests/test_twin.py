@@ -796,17 +796,14 @@ def test_geopackage_without_twin_layer_names_says_so_and_how_to_fix(
     gpd.GeoDataFrame(
         {"id": [1]}, geometry=[box(440_000, 4_428_000, 440_010, 4_428_010)], crs=32650
     ).to_file(path, layer="bldg")
-    with (
-        pytest.raises(CRSError) as info,
-        pytest.warns(cim.CIMWarning, match="layers bldg are not twin layers"),
-    ):
+    with pytest.raises(cim.InputFileError) as info:
         cim.read(path)
     msg = str(info.value)
     for phrase in (
         "drawn.gpkg",
-        "no layer is named after a twin layer",
+        "no layer is named after a twin layer (found bldg;",
         "buildings, parcels, greens, facilities, site, surfaces",
-        "network_nodes",
+        "network_nodes + network_edges",
         "rename the file's layers",
         "layer='bldg'",
     ):

@@ -256,6 +256,15 @@ def read_gpkg(path: str | os.PathLike[str], **kwargs: Any) -> Twin:
     # Attribute tables named cim_* belong to the engine (cim_metadata, the
     # scenario branches in cim_scenarios written by scenarios.store ...).
     other = [n for n in names if n not in known and not n.startswith("cim_")]
+    if other and not any(n in names for n in (*SCHEMAS, _NODES, _EDGES)):
+        msg = (
+            f"{p}: no layer is named after a twin layer (found {', '.join(other)}; "
+            f"the twin's layers are {', '.join(SCHEMAS)}, {_NODES} + {_EDGES}); "
+            "rename the file's layers to these names (QGIS: Rename Layer; ogr2ogr: "
+            "-nln buildings), or in Python pass them by name, e.g. "
+            f"Twin.from_layers(buildings=gpd.read_file(path, layer={other[0]!r}))"
+        )
+        raise InputFileError(msg)
     if other:
         warnings.warn(
             f"{p.name}: layers {', '.join(other)} are not twin layers and were not "
