@@ -1,7 +1,9 @@
 """The ``cim`` command line.
 
 Exit codes: 0 on success, 2 on bad input (with a one-line reason on stderr
-and no traceback), 1 on an unexpected internal error.
+and no traceback), 1 on an unexpected internal error, and 141 (128 + SIGPIPE,
+as for a program the closed pipe stops) without any message when standard
+output is closed early, e.g. by ``cim info site.gpkg --json | head -3``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -32,6 +35,8 @@ class _Progress:
             print(f"{what} ...", end="", file=sys.stderr, flush=True)
         try:
             yield
+        except BrokenPipeError:  # stdout closed: stop without a word
+            raise
         except BaseException:
             if not self.quiet:
                 print(" failed", file=sys.stderr, flush=True)
@@ -62,6 +67,11 @@ def _format_info(s: dict[str, Any]) -> str:
     lines.append(
         f"site area   {s['site_area_m2']:,.0f} m2 ({s['site_area_m2'] / 1e4:.2f} ha)"
     )
+    if s.get("site_from"):
+        from cim.io.osm import SITE_FROM
+
+        what = SITE_FROM.get(s["site_from"], "")
+        lines.append(f"site from   {s['site_from']}{f': {what}' if what else ''}")
     lines.append("layers")
     for name, n in s["layers"].items():
         lines.append(f"  {name:<12}{n:>8,}")
@@ -93,17 +103,40 @@ def _format_info(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _summary(twin: Any) -> dict[str, Any]:
+    """The twin's summary and where its site comes from (``site_from``).
+
+    ``site_from`` is that of the first source that records one (an OSM
+    import: ``header``, ``given``, ``buildings_hull`` ..., see
+    `cim.io.osm.SITE_FROM`), else None.
+    """
+    s: dict[str, Any] = twin.summary()
+    froms = [
+        src["site_from"]
+        for src in twin.metadata.get("sources", [])
+        if isinstance(src, dict) and src.get("site_from")
+    ]
+    s["site_from"] = froms[0] if froms else None
+    return s
+
+
 def _cmd_import_osm(args: argparse.Namespace, progress: _Progress) -> int:
+    from cim.io.osm import twin_from_osm
     from cim.twin import Twin
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress.step(f"reading {args.file}"):
-            twin = Twin.from_osm(args.file, crs=args.crs, name=args.name)
+            if args.site is None:
+                twin = Twin.from_osm(args.file, crs=args.crs, name=args.name)
+            else:
+                twin = twin_from_osm(
+                    args.file, site=args.site, crs=args.crs, name=args.name
+                )
         with progress.step(f"writing {args.output}"):
             twin.save(args.output)
     _show_warnings(caught, args.quiet)
-    print(_format_info(twin.summary()))
+    print(_format_info(_summary(twin)))
     return 0
 
 
@@ -162,7 +195,7 @@ def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
         warnings.simplefilter("always")
         twin = read_gpkg(args.file)
     _show_warnings(caught, args.quiet)
-    s = twin.summary()
+    s = _summary(twin)
     print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else _format_info(s))
     return 0
 
@@ -610,6 +643,13 @@ def _parser() -> argparse.ArgumentParser:
         help="metric CRS, e.g. 4549 or EPSG:32650 (default: local UTM)",
     )
     osm.add_argument("--name", default=None, help="twin name (default: file stem)")
+    osm.add_argument(
+        "--site",
+        default=None,
+        metavar="FILE",
+        help="the study area: a polygon layer file (GeoPackage, GeoJSON, "
+        "Shapefile ..., only read), used instead of the extract's bounds",
+    )
     osm.set_defaults(func=_cmd_import_osm)
 
     cj = isub.add_parser("cityjson", help="import a CityJSON 1.1/2.0 file")
@@ -871,6 +911,10 @@ def _version() -> str:
     return f"cim-twin {__version__}"
 
 
+#: Exit code when standard output is closed early (128 + SIGPIPE).
+_EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``cim`` command line.
 
@@ -882,14 +926,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        Exit code: 0 success, 2 bad input, 1 internal error.
+        Exit code: 0 success, 2 bad input, 1 internal error, 141 standard
+        output closed early.
     """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Output still buffered goes now, so that a closed pipe shows here
+            # (argparse's --help and --version leave by SystemExit).
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Standard output was closed (`cim info x --json | head -3`): stop
+        # quietly, as the Python docs advise (signal module, "Note on
+        # SIGPIPE"): point stdout at devnull so that the flush at exit does
+        # not fail again.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return _EXIT_BROKEN_PIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from cim.errors import CIMError
 
     args = _parser().parse_args(argv)
     progress = _Progress(args.quiet)
     try:
         return int(args.func(args, progress))
+    except BrokenPipeError:
+        raise
     except KeyError as exc:  # unknown column, layer or rulebook entry
         print(f"cim: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ from scenarios._files import write_text_atomic
 if TYPE_CHECKING:
     from scenarios.comparison import Comparison
 
-__all__ = ["Section", "html_report", "table_html", "write_html"]
+__all__ = ["Section", "html_report", "is_year_column", "table_html", "write_html"]
 
 #: An extra section of a report: a title and an HTML fragment (already escaped).
 Section = tuple[str, str]
@@ -47,8 +47,23 @@ def _esc(v: Any) -> str:
     return html.escape(str(v), quote=True)
 
 
-def fmt(v: Any, digits: int = 3) -> str:
-    """A number for display: thousands separators, ``digits`` significant places."""
+def fmt(v: Any, digits: int = 3, *, grouping: bool = True) -> str:
+    """A number for display: thousands separators, ``digits`` significant places.
+
+    Parameters
+    ----------
+    v
+        The value; None, NaN and NA show as "–", booleans as yes/no.
+    digits
+        Significant places of numbers under 1000 that are not whole.
+    grouping
+        Separate thousands in whole numbers; False for calendar years
+        (``1975``, not ``1,975``), see :func:`is_year_column`.
+
+    Returns
+    -------
+    str
+    """
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "–"
     if isinstance(v, (bool,)):
@@ -56,12 +71,34 @@ def fmt(v: Any, digits: int = 3) -> str:
     if isinstance(v, (int,)) or (
         isinstance(v, float) and v.is_integer() and abs(v) < 1e15
     ):
-        return f"{int(v):,}"
+        return f"{int(v):,}" if grouping else str(int(v))
     if isinstance(v, float):
         if abs(v) >= 1000:
             return f"{v:,.0f}"
         return f"{v:.{digits}g}"
     return str(v)
+
+
+def is_year_column(name: object) -> bool:
+    """Whether a column holds calendar years, shown without thousands separators.
+
+    Decided by the name, as the twin's columns are named (``year_built``): a
+    column is a calendar year when one of its ``_``-separated words is
+    ``year`` (``year``, ``year_built``, ``reference_year``). Durations in
+    years are plural by the units convention (``age_years``,
+    ``payback_years``) and keep their separators. The dtype cannot tell: a
+    year is stored as a plain integer (``Int64``) like any count.
+
+    Parameters
+    ----------
+    name
+        The column name.
+
+    Returns
+    -------
+    bool
+    """
+    return "year" in str(name).lower().split("_")
 
 
 def table_html(
@@ -80,7 +117,8 @@ def table_html(
     index
         Show the index (its levels become the first columns).
     text_columns
-        Columns aligned left (text); other columns are numbers.
+        Columns aligned left (text); other columns are numbers, those of
+        calendar years (:func:`is_year_column`) without thousands separators.
     row_class
         A CSS class per row, or None.
 
@@ -102,7 +140,7 @@ def table_html(
         cells = "".join(
             f'<td class="t">{_esc(r[c])}</td>'
             if str(c) in text
-            else f"<td>{_esc(fmt(r[c]))}</td>"
+            else f"<td>{_esc(fmt(r[c], grouping=not is_year_column(c)))}</td>"
             for c in df.columns
         )
         rows.append(f"<tr{cls}>{cells}</tr>")

@@ -46,7 +46,104 @@ def test_info_prints_counts_crs_and_estimates(sample_gpkg, capsys):
 def test_info_json_is_the_summary(sample_gpkg, capsys):
     assert main(["info", "--json", str(sample_gpkg)]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data == json.loads(json.dumps(cim.read(sample_gpkg).summary()))
+    summary = json.loads(json.dumps(cim.read(sample_gpkg).summary()))
+    # and where the site comes from: the bundled sample's <bounds>
+    assert data == {**summary, "site_from": "header"}
+
+
+def test_info_shows_where_the_site_comes_from(sample_gpkg, tmp_path, capsys):
+    assert main(["info", str(sample_gpkg)]) == 0
+    assert "\nsite from   header: the bounding box in the file's header" in (
+        capsys.readouterr().out
+    )
+    # A twin that records none (not from OSM) shows no line, and null in JSON.
+    twin = cim.datasets.load("hangzhou_pilot")
+    assert main(["info", str(cim.datasets.get_path("hangzhou_pilot"))]) == 0
+    assert "site from" not in capsys.readouterr().out
+    assert main(["info", "--json", str(cim.datasets.get_path("hangzhou_pilot"))]) == 0
+    assert json.loads(capsys.readouterr().out)["site_from"] is None
+    assert len(twin.site) == 1
+
+
+CAU = DATA / "osm" / "china" / "beijing_haidian_cau"
+needs_cau = pytest.mark.skipif(
+    not Path(f"{CAU}.osm.pbf").exists(), reason="shared data not present"
+)
+
+
+@needs_cau
+def test_import_osm_without_bounds_warns_and_takes_the_site_option(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    pbf, xml = f"{CAU}.osm.pbf", f"{CAU}.osm"
+    assert main(["import", "osm", xml, "-o", str(tmp_path / "xml.gpkg")]) == 0
+    capsys.readouterr()
+    box_m2 = cim.read(tmp_path / "xml.gpkg").site_area_m2()
+    # Without bounds: the buildings' hull, warned about with the fix.
+    assert main(["import", "osm", pbf, "-o", str(tmp_path / "hull.gpkg")]) == 0
+    out, err = capsys.readouterr()
+    assert "warning: beijing_haidian_cau.osm.pbf: the file has no bounds" in err
+    assert "--site FILE" in err
+    assert "site from   buildings_hull" in out
+    hull_m2 = cim.read(tmp_path / "hull.gpkg").site_area_m2()
+    assert 1.0 * box_m2 < hull_m2 < 1.25 * box_m2  # was 48x: all nodes' hull
+    # --site: the .osm's export box, as a projected GeoJSON, gives its site.
+    site = tmp_path / "site.geojson"
+    frame = cim.read(tmp_path / "xml.gpkg").site.to_crs(4549)
+    gpd.GeoDataFrame(geometry=list(frame.geometry), crs=4549).to_file(site)
+    args = ["import", "osm", pbf, "-o", str(tmp_path / "given.gpkg")]
+    assert main([*args, "--site", str(site)]) == 0
+    out, err = capsys.readouterr()
+    assert "no bounds" not in err
+    assert "site from   given" in out
+    given = cim.read(tmp_path / "given.gpkg")
+    assert given.metadata["sources"][0]["site_from"] == "given"
+    assert given.site_area_m2() == pytest.approx(box_m2, rel=1e-9)
+    assert shapely.equals_exact(
+        given.site.geometry.iloc[0],
+        cim.read(tmp_path / "xml.gpkg").site.geometry.iloc[0],
+        tolerance=1e-6,
+    )
+    # A point is no site: exit 2, one line naming the layer and the fix.
+    gpd.GeoDataFrame(geometry=[shapely.Point(116.35, 40.0)], crs=4326).to_file(
+        tmp_path / "pt.geojson"
+    )
+    args = ["import", "osm", pbf, "-o", str(tmp_path / "pt.gpkg")]
+    assert main([*args, "--site", str(tmp_path / "pt.geojson")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("cim: error: site file ")
+    assert "not polygons; give the study area as polygons" in err[-1]
+    assert not (tmp_path / "pt.gpkg").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["info", "--json"], 141),
+        (["info"], 141),
+        # argparse itself ignores a failed write of --help and --version.
+        (["--help"], 0),
+        (["--version"], 0),
+    ],
+    ids=["info-json", "info", "help", "version"],
+)
+def test_closed_stdout_stops_quietly(sample_gpkg, args, code):
+    # `cim info x --json | head -3`: the reader goes away before cim writes.
+    # Fails with "cim: error: [Errno 32] Broken pipe" (exit 2), or with
+    # "Exception ignored ... BrokenPipeError" at exit (exit 120).
+    argv = [*args, str(sample_gpkg)] if args[0] == "info" else args
+    with subprocess.Popen(
+        [sys.executable, "-m", "cim.cli", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == code
+    assert err == ""
 
 
 @pytest.mark.skipif(not SHU.exists(), reason="shared data not present")

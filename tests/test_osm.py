@@ -27,8 +27,15 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 from pyproj import Geod
 
+import cim
 from cim._assets import asset_path
-from cim.errors import InputFileError, RepairWarning
+from cim.errors import (
+    CIMWarning,
+    CRSError,
+    InputFileError,
+    LayerSchemaError,
+    RepairWarning,
+)
 from cim.io.osm import (
     OSMData,
     _match_facility,
@@ -559,9 +566,9 @@ def test_xml_and_pbf_give_identical_layers(name: str) -> None:
     assert shapely.equals(xml.site.geometry.iloc[0], shapely.box(*bounds))
     s, n, w, e = README_BOUNDS[name]
     assert bounds == pytest.approx((w, s, e, n))
-    assert pbf.source["site_from"] == "convex_hull"
-    nodes, _ = _file_index(OSM / "china" / f"{name}.osm.pbf")
-    hull = shapely.convex_hull(shapely.multipoints(list(nodes.values())))
+    assert pbf.source["site_from"] == "buildings_hull"
+    corners = shapely.get_coordinates(pbf.buildings.geometry.array)
+    hull = shapely.convex_hull(shapely.multipoints(corners))
     assert shapely.equals(pbf.site.geometry.iloc[0], hull)
 
 
@@ -594,9 +601,14 @@ def test_exactly_one_repair_warning_when_objects_are_skipped(path: Path) -> None
     data, caught = _read(path)
     repair = [w for w in caught if issubclass(w.category, RepairWarning)]
     assert len(caught) == len(repair)
-    assert len(repair) == (1 if len(data.skipped) else 0)
-    if repair:
-        assert str(data.skipped["feature_id"].nunique()) in str(repair[0].message)
+    skips = [w for w in repair if "could not be built" in str(w.message)]
+    sites = [w for w in repair if "so the site is the convex hull" in str(w.message)]
+    assert len(repair) == len(skips) + len(sites)
+    assert len(skips) == (1 if len(data.skipped) else 0)
+    if skips:
+        assert str(data.skipped["feature_id"].nunique()) in str(skips[0].message)
+    # One more for a file without bounds, whose site is a hull.
+    assert len(sites) == (0 if data.source["bounds"] else 1)
 
 
 @pytest.mark.parametrize("path", FILES)
@@ -1025,3 +1037,244 @@ def test_bundled_sample_reads() -> None:
     assert data.network.number_of_edges() > 0
     assert "OSMData('beijing_haidian_cau.osm.bz2'" in repr(data)
     assert data.source["site_from"] == "header"
+
+
+# -- the site ------------------------------------------------------------------------
+
+
+def _area_m2(gdf: gpd.GeoDataFrame, crs: Any) -> float:
+    return float(gdf.to_crs(crs).area.sum())
+
+
+def _site_warnings(record: Any) -> list[str]:
+    return [
+        str(w.message) for w in record if "site is the convex hull" in str(w.message)
+    ]
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_site_without_bounds_is_the_hull_of_the_buildings(name: str) -> None:
+    # Fails on the old fallback, the hull of every node of the file: 80.8,
+    # 59.6 and 176.0 km2 here against export boxes of 1.67, 4.88 and 2.26 km2
+    # (relation members kilometres away), and when it is not warned about.
+    xml, _ = _read(OSM / "china" / f"{name}.osm")
+    pbf_path = OSM / "china" / f"{name}.osm.pbf"
+    pbf, caught = _read(pbf_path)
+    crs = xml.site.estimate_utm_crs()
+    box_m2 = _area_m2(xml.site, crs)
+    site_m2 = _area_m2(pbf.site, crs)
+    nodes, _ = _file_index(pbf_path)
+    every_node = gpd.GeoSeries(
+        [shapely.convex_hull(shapely.multipoints(list(nodes.values())))], crs=4326
+    )
+    assert _area_m2(every_node, crs) > 10 * box_m2
+    # The buildings' hull: 2.02, 4.44 and 1.08 km2.
+    assert 0.45 * box_m2 < site_m2 < 1.25 * box_m2
+    assert pbf.source["site_from"] == "buildings_hull"
+    (msg,) = _site_warnings(caught)
+    assert f"its {len(pbf.buildings):,} buildings" in msg
+    m = re.search(r"([\d,.]+) ha", msg)
+    assert m
+    ha = float(m.group(1).replace(",", ""))
+    assert ha == pytest.approx(site_m2 / 1e4, rel=2e-3)  # ellipsoid vs UTM
+    assert "--site FILE" in msg
+    assert "--set-bounds" in msg
+
+
+def _bounds_file(tmp_path: Path, bounds: tuple[float, ...], **columns: Any) -> Path:
+    path = tmp_path / "site.geojson"
+    gpd.GeoDataFrame(
+        {k: [v] for k, v in columns.items()}, geometry=[shapely.box(*bounds)], crs=4326
+    ).to_crs("EPSG:32650").to_file(path)
+    return path
+
+
+CAU = OSM / "china" / "beijing_haidian_cau"
+needs_cau = pytest.mark.skipif(
+    not Path(f"{CAU}.osm.pbf").exists(), reason="data not available"
+)
+
+
+@needs_cau
+def test_given_site_replaces_the_hull(tmp_path: Path) -> None:
+    # The export box of the XML, given as a projected file to the PBF without
+    # bounds: the same site as the XML's, no hull warning.
+    bounds = _bounds_from_xml(Path(f"{CAU}.osm"))
+    site_file = _bounds_file(tmp_path, bounds, name="中国农业大学东校区")
+    before = _sha256(site_file)
+    xml, _ = _read(Path(f"{CAU}.osm"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_osm(Path(f"{CAU}.osm.pbf"), site=site_file)
+    assert not _site_warnings(caught)
+    assert all(issubclass(w.category, RepairWarning) for w in caught)  # skips only
+    assert data.source["site_from"] == "given"
+    assert data.source["bounds"] is None
+    assert data.site["site_id"].tolist() == ["site"]
+    assert data.site["name"].tolist() == ["中国农业大学东校区"]
+    crs = "EPSG:32650"
+    assert _area_m2(data.site, crs) == pytest.approx(_area_m2(xml.site, crs), rel=1e-9)
+    for layer in ("buildings", "parcels", "greens", "facilities"):
+        assert_geodataframe_equal(getattr(data, layer), getattr(xml, layer))
+    assert _sha256(site_file) == before
+
+
+def test_given_site_wins_over_bounds_and_is_warned_where_beyond(
+    tmp_path: Path,
+) -> None:
+    # The hand-made file's bounds are lon 0 .. 0.02, lat 0 .. 0.01.
+    path = tmp_path / "hand.osm"
+    path.write_text(SYNTHETIC, encoding="utf-8")
+    inside = gpd.GeoSeries([shapely.box(0.001, 0.001, 0.01, 0.009)], crs=4326)
+    with pytest.warns(RepairWarning, match="4 OSM objects") as record:
+        data = read_osm(path, site=inside)
+    assert len(record) == 1  # the skipped objects; the site is inside
+    assert data.source["site_from"] == "given"
+    assert data.source["bounds"] == (0.0, 0.0, 0.02, 0.01)
+    assert shapely.equals(data.site.geometry.iloc[0], inside.iloc[0])
+    two = gpd.GeoDataFrame(
+        {"site_id": ["north", "south"]},
+        geometry=[shapely.box(0, 0.005, 0.02, 0.01), shapely.box(0, 0, 0.04, 0.005)],
+        crs=4326,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_osm(path, site=two)
+    # outside: lon 0.02 .. 0.04 x lat 0 .. 0.005 at the equator, 2,226 m x 553 m
+    beyond = [str(w.message) for w in caught if w.category is CIMWarning]
+    assert len(beyond) == 1
+    assert (
+        "33% of the given site (123.1 ha) lies outside the extract's bounds"
+        in (beyond[0])
+    )
+    assert data.site["site_id"].tolist() == ["north", "south"]
+    assert data.site["name"].tolist() == ["hand", "hand"]
+    unnamed = gpd.GeoDataFrame(geometry=list(two.geometry), crs=4326)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CIMWarning)
+        data = read_osm(path, site=unnamed)
+    assert data.site["site_id"].tolist() == ["site-1", "site-2"]
+
+
+@pytest.mark.parametrize(
+    ("site", "error", "match"),
+    [
+        (
+            gpd.GeoSeries([shapely.box(10, 10, 10.01, 10.01)], crs=4326),
+            LayerSchemaError,
+            "does not overlap the bounds of hand.osm",
+        ),
+        (
+            gpd.GeoSeries([shapely.Point(0.001, 0.001)], crs=4326),
+            LayerSchemaError,
+            "feature\\(s\\) 0 are Point, not polygons",
+        ),
+        (gpd.GeoSeries([], crs=4326), LayerSchemaError, "has no features"),
+        (gpd.GeoSeries([shapely.box(0, 0, 0.01, 0.01)]), CRSError, "has no CRS"),
+        (
+            gpd.GeoSeries([shapely.box(0, 0, 0.01, 0.01)], crs=32650),
+            CRSError,
+            "look like longitude/latitude",
+        ),
+        ("nope.gpkg", InputFileError, "nope.gpkg"),
+        (shapely.box(0, 0, 0.01, 0.01), TypeError, "GeoDataFrame, GeoSeries"),
+    ],
+    ids=["far", "point", "empty", "no-crs", "degrees-as-metres", "missing", "type"],
+)
+def test_bad_site_is_refused(
+    tmp_path: Path, site: Any, error: type[Exception], match: str
+) -> None:
+    path = tmp_path / "hand.osm"
+    path.write_text(SYNTHETIC, encoding="utf-8")
+    if isinstance(site, str):
+        site = tmp_path / site
+    with pytest.raises(error, match=match):
+        read_osm(path, site=site)
+
+
+@needs_cau
+def test_given_site_must_overlap_the_data_of_a_file_without_bounds(
+    tmp_path: Path,
+) -> None:
+    far = gpd.GeoSeries([shapely.box(117.0, 27.1, 117.01, 27.11)], crs=4326)
+    with pytest.raises(LayerSchemaError, match=r"data \(convex hull\)"):
+        read_osm(Path(f"{CAU}.osm.pbf"), site=far)
+
+
+@needs_cau
+def test_twin_from_osm_with_a_site(tmp_path: Path) -> None:
+    from cim.io.osm import twin_from_osm
+
+    bounds = _bounds_from_xml(Path(f"{CAU}.osm"))
+    site_file = _bounds_file(tmp_path, bounds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CIMWarning)
+        twin = twin_from_osm(Path(f"{CAU}.osm.pbf"), site=site_file, crs=4549)
+        expected = cim.Twin.from_osm(Path(f"{CAU}.osm"), crs=4549)
+    assert twin.crs.to_epsg() == 4549
+    assert twin.metadata["sources"][0]["site_from"] == "given"
+    assert twin.site_area_m2() == pytest.approx(expected.site_area_m2(), rel=1e-9)
+    assert len(twin.buildings) == len(expected.buildings)
+
+
+def _nodes_xml(body: str) -> str:
+    nodes = "".join(
+        f' <node id="{i}" {_T} lat="{lat}" lon="{lon}"/>\n'
+        for i, (lon, lat) in enumerate(
+            [(0.0, 0.0), (0.01, 0.0), (0.01, 0.01), (0.0, 0.01), (0.5, 0.5)], 1
+        )
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="hand">\n'
+        f"{nodes}{body}</osm>\n"
+    )
+
+
+_SQUARE = '<nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>'
+
+
+@pytest.mark.parametrize(
+    ("body", "site_from", "bounds", "note"),
+    [
+        (
+            f'<way id="10" {_T}>{_SQUARE}<tag k="building" v="yes"/></way>\n'
+            f'<way id="11" {_T}><nd ref="1"/><nd ref="5"/>'
+            '<tag k="highway" v="residential"/></way>\n',
+            "buildings_hull",
+            (0.0, 0.0, 0.01, 0.01),
+            "its 1 buildings",
+        ),
+        (
+            f'<way id="10" {_T}>{_SQUARE}<tag k="leisure" v="park"/></way>\n',
+            "features_hull",
+            (0.0, 0.0, 0.01, 0.01),
+            "its 2 parcels, greens and facilities",  # a green and a facility
+        ),
+        (
+            f'<way id="11" {_T}><nd ref="1"/><nd ref="3"/><nd ref="5"/>'
+            '<tag k="highway" v="residential"/></way>\n',
+            "streets_hull",
+            (0.0, 0.0, 0.5, 0.5),
+            "its street network",
+        ),
+        ("", "nodes_hull", (0.0, 0.0, 0.5, 0.5), "all its 5 nodes"),
+    ],
+    ids=["buildings", "features", "streets", "nodes"],
+)
+def test_site_fallbacks_without_bounds(
+    tmp_path: Path, body: str, site_from: str, bounds: tuple[float, ...], note: str
+) -> None:
+    # Node 5 lies far off: only the last resorts reach it.
+    path = tmp_path / "hand.osm"
+    path.write_text(_nodes_xml(body), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_osm(path)
+    assert data.source["site_from"] == site_from
+    assert data.source["bounds"] is None
+    # (a hull in a line is widened by 1e-6 deg into a polygon)
+    site = data.site.geometry.iloc[0]
+    assert site.geom_type == "Polygon"
+    assert shapely.bounds(site) == pytest.approx(bounds, abs=2e-6)
+    (msg,) = _site_warnings(caught)
+    assert f"the convex hull of {note}" in msg

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -426,3 +427,48 @@ def test_demo_writes_the_report(tmp_path):
     html = (tmp_path / "renovation.html").read_text(encoding="utf-8")
     assert "Ranked renovation packages" in html and "data:image/png;base64," in html
     assert "1. " in text and "comprehensive" in text
+    # Years of completion as years (1975, not 1,975). Fails if table_html
+    # groups the thousands of year_built again.
+    assert "<td>1975</td>" in html and "<td>2006</td>" in html
+    assert not re.search(r"<td>(19|20)\d,\d{2}</td>", html)
+
+
+@pytest.mark.parametrize(
+    ("column", "is_year"),
+    [
+        ("year_built", True),
+        ("year", True),
+        ("reference_year", True),
+        ("Year_Built", True),
+        ("age_years", False),
+        ("payback_years", False),
+        ("yearly_cost_cny", False),
+        ("cost_cny", False),
+    ],
+)
+def test_year_columns_are_told_by_name(column, is_year):
+    from scenarios.report import is_year_column
+
+    assert is_year_column(column) is is_year
+
+
+def test_table_html_shows_years_without_thousands_separators():
+    # Fails if years are grouped ("1,975") or other numbers lose their
+    # separators; Int64 with NA and float years (after a NaN) both count.
+    from scenarios.report import fmt, table_html
+
+    frame = pd.DataFrame(
+        {
+            "year_built": pd.array([1975, pd.NA, 2006], dtype="Int64"),
+            "reference_year": [2026.0, np.nan, 2026.0],
+            "age_years": [51, 0, 1200],
+            "cost_cny": [1_234_567.0, 1500.0, 12.5],
+        }
+    )
+    html = table_html(frame)
+    assert "<td>1975</td>" in html and "<td>2006</td>" in html
+    assert "<td>2026</td>" in html and "<td>–</td>" in html
+    assert "1,975" not in html and "2,026" not in html
+    assert "<td>1,200</td>" in html and "<td>1,234,567</td>" in html
+    assert fmt(1975) == "1,975" and fmt(1975, grouping=False) == "1975"
+    assert fmt(1975.0, grouping=False) == "1975"

@@ -379,6 +379,85 @@ def test_impact_errors(with_tower):
         sunlight_impact(with_tower, with_tower, _rule(), year=YEAR)
 
 
+def _elements(*building_ids: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "building_id": list(building_ids),
+            "storey": ["1F"] * len(building_ids),
+            "level": pd.array([1] * len(building_ids), dtype="Int64"),
+            "element_id": [f"{b}-1F" for b in building_ids],
+            "kind": ["floor"] * len(building_ids),
+            "area_m2": [500.0] * len(building_ids),
+        }
+    )
+
+
+def test_proposed_buildings_go_with_their_elements_surfaces_and_roof_greens(
+    with_tower,
+):
+    # Fails if sunlight_impact removes the proposed buildings alone: the twin
+    # refuses element or surface rows of buildings it does not have.
+    from cim.sunlight import _without_buildings
+
+    x0, y0, x1, y1, h = TOWER
+    roof = shapely.Polygon([(x0, y0, h), (x1, y0, h), (x1, y1, h), (x0, y1, h)])
+    twin = (
+        with_tower.with_layer("elements", _elements("slab", "tower"))
+        .with_layer(
+            "surfaces",
+            gpd.GeoDataFrame(
+                {"surface_id": ["r"], "building_id": ["tower"], "semantic": ["roof"]},
+                geometry=[roof],
+                crs=CRS,
+            ),
+        )
+        .with_layer(
+            "greens",
+            gpd.GeoDataFrame(
+                {"green_id": ["g"], "kind": ["roof"], "building_id": ["tower"]},
+                geometry=[shapely.box(x0, y0, x1, y1)],
+                crs=CRS,
+            ),
+        )
+    )
+    without = _without_buildings(twin, ["tower"])
+    assert without.buildings["building_id"].tolist() == ["slab"]
+    assert without.elements["building_id"].tolist() == ["slab"]
+    assert len(without.surfaces) == 0
+    assert len(without.greens) == 0
+    assert len(twin.elements) == 2  # the input twin is unchanged
+    assert len(twin.surfaces) == len(twin.greens) == 1
+
+
+def test_impact_on_a_twin_with_elements_as_without_them():
+    # The pilot describes every building by storeys (elements); the sunlight
+    # does not depend on them. Fails if the proposal's elements are left in
+    # the twin without it (LayerSchemaError) or if they change the numbers.
+    pilot = cim.datasets.load("hangzhou_pilot")
+    assert (pilot.elements["building_id"] == "A-T4").any()
+    bare = pilot.with_layer("elements", None)
+    impact = sunlight_impact(pilot, ["A-T4"], "hangzhou", year=YEAR)
+    expected = sunlight_impact(bare, ["A-T4"], "hangzhou", year=YEAR)
+    assert impact.proposed == ("A-T4",)
+    assert impact.points["lost_min"].sum() > 1000  # A-T4 shades its neighbours
+    assert (impact.points["status"] == "worse").sum() > 100
+    for name in ("points", "segments", "buildings", "rules", "blockers"):
+        pd.testing.assert_frame_equal(
+            getattr(impact, name), getattr(expected, name), check_exact=True
+        )
+
+
+def test_cli_impact_on_the_pilot(tmp_path, capsys):
+    pilot = cim.datasets.get_path("hangzhou_pilot")
+    before = Path(pilot).read_bytes()
+    out = tmp_path / "s.gpkg"
+    args = ["sunlight", str(pilot), "--proposed", "A-T4", "--year", "2026"]
+    assert main([*args, "--step-min", "5", "--out", str(out)]) == 0
+    assert "impact      of A-T4 on existing windows" in capsys.readouterr().out
+    assert out.exists()
+    assert Path(pilot).read_bytes() == before
+
+
 # -- rules and their parameters --------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -42,10 +42,28 @@ from pyproj import Geod
 
 from cim._assets import asset_path
 from cim._compat import import_optional_dependency
-from cim.errors import InputFileError, RepairWarning
+from cim.crs import coords_look_geographic, resolve_crs
+from cim.errors import (
+    CIMWarning,
+    CRSError,
+    InputFileError,
+    LayerSchemaError,
+    RepairWarning,
+)
+from cim.io.files import read_layer_file
 from cim.layers import facility_categories
 
-__all__ = ["ATTRIBUTION", "LICENCE", "OSMData", "read_osm"]
+if TYPE_CHECKING:
+    from cim.twin import Twin
+
+__all__ = [
+    "ATTRIBUTION",
+    "LICENCE",
+    "SITE_FROM",
+    "OSMData",
+    "read_osm",
+    "twin_from_osm",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -195,8 +213,10 @@ class OSMData:
         ``assets/facility_categories.csv``: ``facility_id``, ``category``,
         ``name``, ``osm_type``, ``osm_key``, ``osm_value``.
     site
-        One polygon: the file's bounding box, or the convex hull of its nodes
-        if the header has none; ``site_id``, ``name``.
+        The study area: the polygons given to :func:`read_osm`, else one
+        polygon, the file's bounding box or, without one, the convex hull of
+        its buildings (see ``source["site_from"]`` and :data:`SITE_FROM`);
+        ``site_id``, ``name`` (and a given site's other columns).
     network
         Street graph: node ids are OSM node ids with ``x`` (longitude), ``y``
         (latitude), ``street_count`` and the raw ``barrier``, ``access`` and
@@ -208,7 +228,7 @@ class OSMData:
     source
         Provenance: ``name`` (file name), ``licence``, ``attribution``,
         ``newest_edit`` (ISO 8601), ``bounds`` (west, south, east, north or
-        ``None``), ``site_from`` and ``counts``.
+        ``None``), ``site_from`` (a key of :data:`SITE_FROM`) and ``counts``.
     skipped
         One row per OSM object and layer it matched but could not be built:
         ``feature_id``, ``osm_type``, ``osm_id``, ``layer``, ``reason``.
@@ -977,23 +997,200 @@ def _facilities(scan: _Scan, skipped: _Skipped) -> gpd.GeoDataFrame:
     return _frame(columns, [g for *_, g in rows])
 
 
-def _site(scan: _Scan, box: Any, name: str) -> tuple[gpd.GeoDataFrame, Any]:
-    if box.valid():
-        bounds = (
-            box.bottom_left.lon,
-            box.bottom_left.lat,
-            box.top_right.lon,
-            box.top_right.lat,
+#: Where the site polygon of :func:`read_osm` comes from, by the value of
+#: ``OSMData.source["site_from"]``, first choice first.
+SITE_FROM = {
+    "given": "the study area given with site= (cim import osm --site FILE)",
+    "header": "the bounding box in the file's header (<bounds> of an export)",
+    "buildings_hull": "the convex hull of the buildings (the file has no bounds)",
+    "features_hull": (
+        "the convex hull of the parcels, greens and facilities (the file has no "
+        "bounds and no buildings)"
+    ),
+    "streets_hull": (
+        "the convex hull of the street network (the file has no bounds, "
+        "buildings, parcels, greens or facilities)"
+    ),
+    "nodes_hull": "the convex hull of all nodes of the file (nothing else to go by)",
+}
+
+
+def _area_m2(geom: shapely.Geometry) -> float:
+    """Geodesic area of a longitude/latitude (multi)polygon [m2]."""
+    return abs(float(_GEOD.geometry_area_perimeter(geom)[0]))
+
+
+def _hull(coords: np.ndarray) -> shapely.Geometry:
+    """Convex hull of ``(n, 2)`` points, as a polygon even when degenerate."""
+    geom = shapely.convex_hull(shapely.multipoints(coords))
+    if shapely.get_type_id(geom) != 3:  # fewer than 3 points not in a line
+        geom = shapely.box(*shapely.bounds(geom)).buffer(1e-6, join_style="mitre")
+    return geom
+
+
+def _coords(geoms: Any) -> np.ndarray:
+    return np.asarray(shapely.get_coordinates(np.asarray(geoms, dtype=object)))
+
+
+def _street_coords(network: nx.MultiDiGraph) -> np.ndarray:
+    nodes = [(d["x"], d["y"]) for _, d in network.nodes(data=True)]
+    lines = [d["geometry"] for *_, d in network.edges(data=True) if "geometry" in d]
+    return np.concatenate(
+        [np.asarray(nodes, dtype=float).reshape(-1, 2), _coords(lines)]
+    )
+
+
+def _hull_site(
+    scan: _Scan, layers: Mapping[str, gpd.GeoDataFrame], network: nx.MultiDiGraph
+) -> tuple[shapely.Geometry, str, str]:
+    """The site of a file without bounds: the hull of what was imported.
+
+    The first of: the buildings; the parcels, greens and facilities; the
+    streets; all nodes of the file. Not the hull of every kept feature: an
+    extract holds relation members far outside the area it was cut to (the
+    metro stations of a subway line, a whole park crossing its edge), and
+    those would stretch the site by kilometres; buildings are only there
+    because they are in or at the area.
+    """
+    b = layers["buildings"].geometry.array
+    if len(b):
+        return _hull(_coords(b)), "buildings_hull", f"its {len(b):,} buildings"
+    kept = [
+        g for k in ("parcels", "greens", "facilities") for g in layers[k].geometry.array
+    ]
+    if kept:
+        return (
+            _hull(_coords(kept)),
+            "features_hull",
+            f"its {len(kept):,} parcels, greens and facilities (it has no buildings)",
         )
-        geom = shapely.box(*bounds)
+    if network.number_of_nodes():
+        return (
+            _hull(_street_coords(network)),
+            "streets_hull",
+            "its street network (it has no buildings, parcels, greens or facilities)",
+        )
+    coords = np.column_stack([scan.hull_lons, scan.hull_lats])
+    return _hull(coords), "nodes_hull", f"all its {scan.n_nodes:,} nodes"
+
+
+def _header_bounds(box: Any) -> tuple[float, float, float, float] | None:
+    if not box.valid():
+        return None
+    return (
+        box.bottom_left.lon,
+        box.bottom_left.lat,
+        box.top_right.lon,
+        box.top_right.lat,
+    )
+
+
+def _given_site(site: Any, name: str) -> tuple[gpd.GeoDataFrame, str]:
+    """The study area given to `read_osm`, checked and in EPSG:4326.
+
+    Returns the site layer (``site_id``, ``name``, the given columns) and how
+    to name it in messages.
+    """
+    if isinstance(site, (str, os.PathLike)):
+        where = f"site file {os.fspath(site)}"
+        frame = read_layer_file(site, layer="site")
+    elif isinstance(site, gpd.GeoDataFrame):
+        where, frame = "the given site", site
+    elif isinstance(site, gpd.GeoSeries):
+        where, frame = "the given site", gpd.GeoDataFrame(geometry=site)
     else:
-        bounds = None
-        points = shapely.multipoints(np.column_stack([scan.hull_lons, scan.hull_lats]))
-        geom = shapely.convex_hull(points)
-        if shapely.get_type_id(geom) != 3:  # fewer than 3 distinct points
-            geom = shapely.box(*shapely.bounds(geom)).buffer(1e-6, join_style="mitre")
-    site = _frame({"site_id": _str(["site"]), "name": _str([name])}, [geom])
-    return site, bounds
+        msg = (
+            "site must be a GeoDataFrame, GeoSeries or polygon layer file, got "
+            f"{type(site).__name__}"
+        )
+        raise TypeError(msg)
+    if frame.crs is None:
+        msg = (
+            f"{where} has no CRS; declare it (a .prj next to a shapefile, or "
+            "gdf.set_crs(...))"
+        )
+        raise CRSError(msg)
+    if not len(frame):
+        msg = f"{where} has no features; give the study area as polygons"
+        raise LayerSchemaError(msg, layer="site")
+    geoms = frame.geometry.array
+    kinds = shapely.get_type_id(geoms)
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms) | ~np.isin(kinds, (3, 6))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        types = sorted(
+            {"empty" if g is None or g.is_empty else g.geom_type for g in geoms[bad]}
+        )
+        msg = (
+            f"{where}: feature(s) {', '.join(map(str, rows[:5]))} are "
+            f"{', '.join(types)}, not polygons; give the study area as polygons"
+        )
+        raise LayerSchemaError(msg, layer="site", feature_id=rows.tolist())
+    crs = resolve_crs(frame.crs)
+    if not crs.is_geographic and coords_look_geographic(tuple(frame.total_bounds), crs):
+        msg = (
+            f"{where} declares {crs.to_string()} (metres) but its coordinates "
+            "look like longitude/latitude degrees; declare the real CRS"
+        )
+        raise CRSError(msg)
+    frame = frame.to_crs(_CRS)
+    if frame.geometry.name != "geometry":
+        frame = frame.rename_geometry("geometry")
+    frame = frame.reset_index(drop=True)
+    if "site_id" in frame.columns:
+        ids = frame["site_id"]
+    elif len(frame) == 1:
+        ids = _str(["site"])
+    else:
+        ids = _str([f"site-{i + 1}" for i in range(len(frame))])
+    names = frame["name"] if "name" in frame.columns else _str([name] * len(frame))
+    rest = frame.drop(columns=[c for c in ("site_id", "name") if c in frame.columns])
+    out = gpd.GeoDataFrame(
+        pd.concat([pd.DataFrame({"site_id": ids, "name": names}), rest], axis=1),
+        geometry="geometry",
+        crs=_CRS,
+    )
+    return out, where
+
+
+#: Share of a given site outside the extract's bounds that is warned about [-].
+_SITE_OUTSIDE_SHARE = 0.01
+
+
+def _check_given_site(
+    site: gpd.GeoDataFrame,
+    where: str,
+    bounds: tuple[float, float, float, float] | None,
+    data: shapely.Geometry | None,
+    path: Path,
+) -> None:
+    """Refuse a site away from the extract; warn where it reaches beyond it."""
+    area = shapely.union_all(site.geometry.array)
+    reference = shapely.box(*bounds) if bounds is not None else data
+    if reference is None:
+        return
+    what = "bounds" if bounds is not None else "data (convex hull)"
+    if not shapely.intersects(area, reference):
+        w, s, e, n = (round(float(v), 5) for v in shapely.bounds(area))
+        msg = (
+            f"{where} (lon {w} .. {e}, lat {s} .. {n}) does not overlap the "
+            f"{what} of {path.name}; check its CRS, or give the study area of "
+            "this extract"
+        )
+        raise LayerSchemaError(msg, layer="site")
+    if bounds is None:
+        return
+    outside = _area_m2(shapely.difference(area, reference))
+    share = outside / _area_m2(area)
+    if share > _SITE_OUTSIDE_SHARE:
+        warnings.warn(
+            f"{path.name}: {share:.0%} of {where} ({outside / 1e4:,.1f} ha) lies "
+            "outside the extract's bounds, where the file has only the parts of "
+            "features that cross them; buildings, streets and facilities there "
+            "are missing, so export the extract over the whole site",
+            CIMWarning,
+            stacklevel=3,
+        )
 
 
 def _network(scan: _Scan, skipped: _Skipped, name: str) -> tuple[nx.MultiDiGraph, int]:
@@ -1160,7 +1357,12 @@ def _sort(gdf: gpd.GeoDataFrame, id_column: str) -> gpd.GeoDataFrame:
     return gdf.iloc[order].reset_index(drop=True)
 
 
-def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData:
+def read_osm(
+    path: str | os.PathLike[str],
+    *,
+    site: gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> OSMData:
     """Read an OpenStreetMap extract into twin layers and a street graph.
 
     Parameters
@@ -1168,6 +1370,10 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     path
         An OSM XML (``.osm``, also ``.osm.gz``/``.osm.bz2``) or PBF
         (``.osm.pbf``) file, e.g. an openstreetmap.org export. It is only read.
+    site
+        The study area: polygons in any declared CRS, or a polygon layer file
+        (GeoPackage, GeoJSON, Shapefile ...; only read). It becomes the site
+        layer instead of the file's bounds (see Notes); default: the bounds.
     progress
         Log the steps of the import with :mod:`logging` (logger
         ``cim.io.osm``, level INFO).
@@ -1182,7 +1388,12 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     ------
     InputFileError
         If the file is missing, empty, truncated, not OSM XML/PBF, or its
-        content does not match its extension.
+        content does not match its extension; or the site file cannot be read.
+    LayerSchemaError
+        If the given site is empty, not polygons, or does not overlap the
+        extract.
+    CRSError
+        If the given site has no CRS, or its coordinates contradict it.
     ImportError
         If pyosmium is not installed (``pip install 'cim-twin[osm]'``).
 
@@ -1191,9 +1402,29 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     RepairWarning
         Once, if some objects matched a layer but could not be built (e.g.
         outlines clipped at the extract's edge); see :attr:`OSMData.skipped`.
+        Once, with its area, if no site is given and the file has no bounds,
+        so that the site is the hull of what was imported.
+    CIMWarning
+        If more than 1 % of the given site lies outside the file's bounds,
+        where the extract has no complete data.
 
     Notes
     -----
+    The site (``source["site_from"]``, :data:`SITE_FROM`) is the ``site``
+    given, else the bounding box of the file's header (the ``<bounds>`` of an
+    openstreetmap.org or Overpass export, the header box of a PBF written with
+    ``osmium extract --set-bounds``). A file without bounds gets the convex
+    hull of its buildings, else of its parcels, greens and facilities, else
+    of its streets, else of all its nodes, with a warning: not the hull of
+    every node, because an extract also holds the far-away members of the
+    relations it touches (e.g. a subway line's stations kilometres away).
+    The hull of the buildings is close to, but not, the area the extract was
+    cut to: buildings crossing its edge stretch it, open land at its edge
+    shrinks it. A given site is reprojected to EPSG:4326 here and to the
+    twin's CRS, and validated, when it enters the twin; it must overlap the
+    file's bounds (or, without bounds, its data), and is warned about where
+    it reaches beyond the bounds.
+
     Buildings are areas tagged ``building=*`` (not ``building=no``);
     ``building:part`` areas duplicate the outline and are only counted. Heights
     (``height``) are converted to metres and storeys (``building:levels``)
@@ -1244,13 +1475,16 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     fmt = _check_file(path)
     src = osmium.io.File(str(path), fmt)
     name = path.name.split(".")[0]
+    given = None if site is None else _given_site(site, name)
     if progress:
         _log.info("%s: reading %s", path.name, fmt)
     try:
         box = osmium.FileProcessor(src).header.box()
     except RuntimeError as exc:
         raise _read_error(path, fmt, exc) from exc
-    scan = _scan(osmium, src, path, fmt, hull=not box.valid(), progress=progress)
+    bounds = _header_bounds(box)
+    hull = bounds is None and given is None
+    scan = _scan(osmium, src, path, fmt, hull=hull, progress=progress)
     if scan.n_nodes == 0:
         msg = (
             f"{path}: contains no nodes ({scan.n_ways} ways, {scan.n_relations} "
@@ -1273,11 +1507,34 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
     parcels = _sort(_parcels(areas), "parcel_id")
     greens = _sort(_greens(areas), "green_id")
     facilities = _sort(_facilities(scan, skipped), "facility_id")
-    site, bounds = _site(scan, box, name)
     if progress:
         _log.info("%s: building the street network", path.name)
     network, clipped = _network(scan, skipped, name)
     skipped_frame = skipped.frame()
+    layers = {
+        "buildings": buildings,
+        "parcels": parcels,
+        "greens": greens,
+        "facilities": facilities,
+    }
+    hull_note = None
+    if given is not None:
+        site_layer, where = given
+        data = None
+        if bounds is None:
+            kept = [_coords(lyr.geometry.array) for lyr in layers.values()]
+            coords = np.concatenate([*kept, _street_coords(network)])
+            data = _hull(coords) if len(coords) else None
+        _check_given_site(site_layer, where, bounds, data, path)
+        site_from = "given"
+    elif bounds is not None:
+        site_layer = _frame(
+            {"site_id": _str(["site"]), "name": _str([name])}, [shapely.box(*bounds)]
+        )
+        site_from = "header"
+    else:
+        geom, site_from, hull_note = _hull_site(scan, layers, network)
+        site_layer = _frame({"site_id": _str(["site"]), "name": _str([name])}, [geom])
 
     edges_osmids = {d["osmid"] for _, _, d in network.edges(data=True)}
     counts: dict[str, Any] = {
@@ -1302,7 +1559,7 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
         "attribution": ATTRIBUTION,
         "newest_edit": scan.newest.isoformat() if scan.newest else None,
         "bounds": bounds,
-        "site_from": "header" if bounds is not None else "convex_hull",
+        "site_from": site_from,
         "counts": counts,
     }
     if len(skipped_frame):
@@ -1312,6 +1569,18 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
         warnings.warn(
             f"{path.name}: {n_objects} OSM objects matched a layer but "
             f"could not be built ({detail}); see OSMData.skipped for the reasons",
+            RepairWarning,
+            stacklevel=2,
+        )
+    if hull_note is not None:
+        area = _area_m2(site_layer.geometry.iloc[0])
+        warnings.warn(
+            f"{path.name}: the file has no bounds, so the site is the convex hull "
+            f"of {hull_note}, {area / 1e4:,.1f} ha ({area:,.0f} m2 on the ellipsoid); "
+            "give the "
+            "study area with site= (cim import osm --site FILE), or export the "
+            "extract with its bounds (openstreetmap.org export, osmium extract "
+            "--set-bounds)",
             RepairWarning,
             stacklevel=2,
         )
@@ -1332,8 +1601,64 @@ def read_osm(path: str | os.PathLike[str], *, progress: bool = False) -> OSMData
         parcels=parcels,
         greens=greens,
         facilities=facilities,
-        site=site,
+        site=site_layer,
         network=network,
         source=source,
         skipped=skipped_frame,
+    )
+
+
+def twin_from_osm(
+    path: str | os.PathLike[str],
+    *,
+    site: gpd.GeoDataFrame | gpd.GeoSeries | str | os.PathLike[str] | None = None,
+    crs: Any = None,
+    name: str | None = None,
+    progress: bool = False,
+    **kwargs: Any,
+) -> Twin:
+    """Build a twin from an OpenStreetMap file, optionally with its study area.
+
+    As :meth:`cim.Twin.from_osm`, with the site given (see :func:`read_osm`).
+
+    Parameters
+    ----------
+    path
+        The ``.osm`` or ``.osm.pbf`` file; it is only read.
+    site
+        The study area (polygons, or a polygon layer file); default: the
+        file's bounds.
+    crs
+        Target metric CRS; default: local UTM zone.
+    name
+        Name of the twin; default: the file's stem.
+    progress
+        Log progress of the import.
+    **kwargs
+        Passed to :class:`cim.Twin` (``storey_height_m`` ...).
+
+    Returns
+    -------
+    cim.Twin
+    """
+    from cim.io.osm_defaults import default_floors_for
+    from cim.twin import Twin
+
+    data = read_osm(path, site=site, progress=progress)
+    b = data.buildings
+    default_floors = None
+    if "osm_building" in b.columns and len(b):
+        default_floors = default_floors_for(b["osm_building"])
+    return Twin.from_layers(
+        crs=crs,
+        name=name or Path(path).name.split(".")[0],
+        buildings=b,
+        parcels=data.parcels,
+        greens=data.greens,
+        facilities=data.facilities,
+        site=data.site,
+        network=data.network,
+        metadata={"sources": [data.source]},
+        default_floors=default_floors,
+        **kwargs,
     )
