@@ -121,18 +121,14 @@ def _summary(twin: Any) -> dict[str, Any]:
 
 
 def _cmd_import_osm(args: argparse.Namespace, progress: _Progress) -> int:
-    from cim.io.osm import twin_from_osm
     from cim.twin import Twin
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress.step(f"reading {args.file}"):
-            if args.site is None:
-                twin = Twin.from_osm(args.file, crs=args.crs, name=args.name)
-            else:
-                twin = twin_from_osm(
-                    args.file, site=args.site, crs=args.crs, name=args.name
-                )
+            twin = Twin.from_osm(
+                args.file, site=args.site, crs=args.crs, name=args.name
+            )
         with progress.step(f"writing {args.output}"):
             twin.save(args.output)
     _show_warnings(caught, args.quiet)

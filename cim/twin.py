@@ -340,6 +340,7 @@ class Twin:
         cls,
         path: PathLike,
         *,
+        site: Any = None,
         crs: Any = None,
         name: str | None = None,
         progress: bool = False,
@@ -357,6 +358,10 @@ class Twin:
         ----------
         path
             The OSM file; it is only read.
+        site
+            The study area: polygons (GeoDataFrame/GeoSeries with a CRS) or a
+            polygon layer file. Default: the file's ``<bounds>``, else the hull
+            of the buildings, with a warning (see :func:`cim.io.osm.read_osm`).
         crs
             Target metric CRS; default: local UTM zone.
         name
@@ -370,29 +375,10 @@ class Twin:
         -------
         Twin
         """
-        from cim.io.osm import read_osm
+        from cim.io.osm import twin_from_osm
 
-        data = read_osm(path, progress=progress)
-        b = data.buildings
-        default_floors = None
-        if "osm_building" in b.columns and len(b):
-            from cim.io.osm_defaults import default_floors_for
-
-            default_floors = default_floors_for(b["osm_building"])
-        stem = Path(path).name.split(".")[0]
-        meta = {"sources": [data.source]}
-        return cls.from_layers(
-            crs=crs,
-            name=name or stem,
-            buildings=b,
-            parcels=data.parcels,
-            greens=data.greens,
-            facilities=data.facilities,
-            site=data.site,
-            network=data.network,
-            metadata=meta,
-            default_floors=default_floors,
-            **kwargs,
+        return twin_from_osm(
+            path, site=site, crs=crs, name=name, progress=progress, **kwargs
         )
 
     # -- access ----------------------------------------------------------------

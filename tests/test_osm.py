@@ -1215,6 +1215,15 @@ def test_twin_from_osm_with_a_site(tmp_path: Path) -> None:
     assert twin.metadata["sources"][0]["site_from"] == "given"
     assert twin.site_area_m2() == pytest.approx(expected.site_area_m2(), rel=1e-9)
     assert len(twin.buildings) == len(expected.buildings)
+    # Twin.from_osm takes the site too and is the same import.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CIMWarning)
+        same = cim.Twin.from_osm(Path(f"{CAU}.osm.pbf"), site=site_file, crs=4549)
+    assert same.metadata["sources"][0]["site_from"] == "given"
+    assert same.site_area_m2() == twin.site_area_m2()
+    assert (
+        same.buildings["building_id"].tolist() == twin.buildings["building_id"].tolist()
+    )
 
 
 def _nodes_xml(body: str) -> str:
