@@ -47,6 +47,21 @@ class _Progress:
             )
 
 
+@contextlib.contextmanager
+def _warnings_shown(quiet: bool) -> Iterator[None]:
+    """Record the warnings of a block and show them when it ends, even by error.
+
+    A warning that explains a failure (a repaired geometry, a site taken from
+    a hull ...) reaches the user before the one-line error.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            _show_warnings(caught, quiet)
+
+
 def _show_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
     if quiet:
         return
@@ -123,15 +138,13 @@ def _summary(twin: Any) -> dict[str, Any]:
 def _cmd_import_osm(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.twin import Twin
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         with progress.step(f"reading {args.file}"):
             twin = Twin.from_osm(
                 args.file, site=args.site, crs=args.crs, name=args.name
             )
         with progress.step(f"writing {args.output}"):
             twin.save(args.output)
-    _show_warnings(caught, args.quiet)
     print(_format_info(_summary(twin)))
     return 0
 
@@ -141,15 +154,13 @@ def _import_with_areas(
 ) -> int:
     from cim.takeoff import with_floor_areas
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         with progress.step(f"reading {args.file}"):
             twin = build()
         with progress.step(f"floor-area take-off ({args.rules})"):
             twin = with_floor_areas(twin, args.rules)
         with progress.step(f"writing {args.output}"):
             twin.save(args.output)
-    _show_warnings(caught, args.quiet)
     print(_format_info(twin.summary()))
     b = twin.buildings
     print(
@@ -187,10 +198,8 @@ def _cmd_import_cityjson(args: argparse.Namespace, progress: _Progress) -> int:
 def _cmd_info(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         twin = read_gpkg(args.file)
-    _show_warnings(caught, args.quiet)
     s = _summary(twin)
     print(json.dumps(s, ensure_ascii=False, indent=2) if args.json else _format_info(s))
     return 0
@@ -200,12 +209,10 @@ def _cmd_takeoff(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
     from cim.takeoff import twin_takeoff
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         twin = read_gpkg(args.file)
         with progress.step(f"take-off with rulebook {args.rules}"):
             result = twin_takeoff(twin, args.rules)
-    _show_warnings(caught, args.quiet)
     out = Path(args.out)
     _write_csv_atomic(result.breakdown, out)
     by = result.by_building
@@ -234,8 +241,7 @@ def _cmd_render(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
     from cim.viz.render import render
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         twin = read_gpkg(args.file)
         if args.rules:
             from cim.takeoff import with_floor_areas
@@ -243,7 +249,6 @@ def _cmd_render(args: argparse.Namespace, progress: _Progress) -> int:
             twin = with_floor_areas(twin, args.rules)
         with progress.step(f"rendering {args.output}"):
             render(twin, color=args.color, path=args.output, camera=args.camera)
-    _show_warnings(caught, args.quiet)
     print(f"wrote {args.output}")
     return 0
 
@@ -252,12 +257,10 @@ def _cmd_export(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
     from cim.io.mesh import write_mesh
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         twin = read_gpkg(args.file)
         with progress.step(f"writing {args.output}"):
             write_mesh(twin, args.output, lod=args.lod)
-    _show_warnings(caught, args.quiet)
     print(f"wrote {args.output}")
     return 0
 
@@ -292,8 +295,7 @@ def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
         "threshold_params": params,
     }
     impact = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         with progress.step(f"reading {args.file}"):
             twin = read_gpkg(args.file)
             base = None if args.baseline is None else read_gpkg(args.baseline)
@@ -322,7 +324,6 @@ def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
                     render_sunlight(twin, shown, path=args.png)
                 if args.map:
                     save_sunlight_map(twin, shown, args.map)
-    _show_warnings(caught, args.quiet)
     loc = check.location
     print(
         f"site        {loc.lon:.4f} E, {loc.lat:.4f} N (true north "
@@ -416,8 +417,7 @@ def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:
     gates.update({_node_id(g): False for g in args.close_gate})
     out = Path(args.out)
     picture = Path(args.map) if args.map else out.with_suffix(".png")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         with progress.step(f"reading {args.file}"):
             twin = read_gpkg(args.file)
         what = f"{args.mode} circles of {', '.join(f'{m:g}' for m in args.minutes)} min"
@@ -434,7 +434,6 @@ def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:
             write_circles_gpkg(result, out)
         with progress.step(f"map {picture}"):
             _circles_map(twin, result, picture)
-    _show_warnings(caught, args.quiet)
     b = result.buildings
     flagged = int(b["snap_flagged"].sum())
     print(
@@ -502,8 +501,7 @@ def _cmd_check(args: argparse.Namespace, progress: _Progress) -> int:
     params: dict[str, Any] = _key_values(args.param)
     if args.climate_zone is not None:
         params["climate_zone"] = args.climate_zone
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         with progress.step(f"reading {args.file}"):
             twin = read_gpkg(args.file)
         with progress.step(f"checking against {args.rules}"):
@@ -514,7 +512,6 @@ def _cmd_check(args: argparse.Namespace, progress: _Progress) -> int:
         if args.html:
             with progress.step(f"writing {args.html}"):
                 report.to_html(args.html)
-    _show_warnings(caught, args.quiet)
     print("\n".join(_check_summary(report)))
     return 1 if args.strict and not report.passed else 0
 
@@ -522,10 +519,8 @@ def _cmd_check(args: argparse.Namespace, progress: _Progress) -> int:
 def _cmd_scenario(args: argparse.Namespace, progress: _Progress) -> int:
     from scenarios._cli import scenario_command
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_shown(args.quiet):
         text = scenario_command(args, progress.step)
-    _show_warnings(caught, args.quiet)
     print(text)
     return 0
 

@@ -204,6 +204,32 @@ def test_info_bad_input_one_line_exit_2(tmp_path, make, expected):
     assert str(path.name) in lines[0]
 
 
+def test_warnings_before_a_failure_reach_the_user(tmp_path, monkeypatch, capsys):
+    # A warning that explains the failure is shown before the one-line error,
+    # not lost with the command's recorded warnings.
+    import warnings
+
+    import cim.io.gpkg
+
+    def warn_then_fail(path):
+        warnings.warn(
+            "site taken from the hull of the buildings", cim.CIMWarning, stacklevel=2
+        )
+        raise cim.InputFileError(f"{path}: cannot read")
+
+    monkeypatch.setattr(cim.io.gpkg, "read_gpkg", warn_then_fail)
+    assert main(["info", str(tmp_path / "x.gpkg")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "warning: site taken from the hull of the buildings",
+        f"cim: error: {tmp_path / 'x.gpkg'}: cannot read",
+    ]
+    assert main(["-q", "info", str(tmp_path / "x.gpkg")]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"cim: error: {tmp_path / 'x.gpkg'}: cannot read"
+    ]
+
+
 def test_import_truncated_pbf_exit_2(tmp_path):
     src = cim.datasets.get_path("beijing_haidian_cau", kind="osm").read_bytes()
     bad = tmp_path / "cut.osm.pbf"
