@@ -19,8 +19,13 @@ An engineer checking a plot ratio reads the breakdown like this: rows where
 the national count (e.g. a balcony counted half in gross floor area and not at
 all for FAR); rows with ``verified`` (or ``gfa_verified``) false rest on a
 value not confirmed from the primary text, and ``by_building`` sums their area
-in ``unverified_area_m2``. Every element must be decided by some rule: an
-element no rule matches is an error, never a silent default.
+in ``unverified_area_m2``. Rows whose ``floors_source`` or
+``storey_height_source`` is not ``measured`` (or ``elements``) rest on
+estimated storeys: a building without detail is taken as footprint x
+storeys, and where its storey count or height was estimated
+(:mod:`cim.estimate`), so are its area and the structural height the
+2.20 m test reads. Every element must be decided by some rule: an element no
+rule matches is an error, never a silent default.
 
 The rules are evaluated as masks over all elements, one rule at a time (the
 first matching rule wins), not element by element.
@@ -47,6 +52,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BREAKDOWN_COLUMNS",
     "BY_BUILDING_COLUMNS",
+    "GIVEN_SOURCE",
+    "SOURCE_COLUMNS",
     "TakeoffResult",
     "takeoff",
     "twin_elements",
@@ -76,7 +83,18 @@ BREAKDOWN_COLUMNS = (
     "gfa_measure",
     "measure",
     "above_ground",
+    "floors_source",
+    "storey_height_source",
 )
+
+#: ``floors_source`` and ``storey_height_source`` of elements listed in an
+#: element table (detailed buildings), whose storeys are given, not estimated.
+GIVEN_SOURCE = "elements"
+
+#: Provenance columns an element table may carry (:func:`twin_elements` adds
+#: them for buildings taken as footprint x storeys); absent, they read
+#: :data:`GIVEN_SOURCE`.
+SOURCE_COLUMNS = ("floors_source", "storey_height_source")
 
 #: Columns of :attr:`TakeoffResult.by_building`.
 BY_BUILDING_COLUMNS = (
@@ -110,7 +128,17 @@ class TakeoffResult:
           that decided it and the rulebook that rule comes from;
         - ``gfa_measure``, ``measure``: the element column each factor was
           applied to (``area_m2`` unless a rule says otherwise);
-        - ``above_ground``: ``level >= 1``.
+        - ``above_ground``: ``level >= 1``;
+        - ``floors_source``: how the building's storey count behind the
+          element was obtained: ``measured``, ``height`` (height / storey
+          height) or ``default`` (default storeys by use or type) for a
+          building taken as footprint x storeys (its ``floors_source``), or
+          ``elements`` where the element table lists the storeys;
+        - ``storey_height_source``: how the element's ``structural_height_m``
+          was obtained: ``measured`` (measured height / measured storeys),
+          ``estimated`` (measured height / estimated storeys), ``default``
+          (the default storey height, the building's height being unknown or
+          estimated) or ``elements`` (given in the element table).
     by_building
         Indexed by ``building_id`` (order of first appearance), with
         ``element_area_m2`` (sum of element areas), ``gross_floor_area_m2``,
@@ -275,6 +303,17 @@ def _measured(
     return out, names
 
 
+def _sources(el: pd.DataFrame, column: str) -> Any:
+    """A provenance column of the elements (:data:`SOURCE_COLUMNS`) as text.
+
+    Elements without one (a drawn or IFC element table) have their storeys
+    given: :data:`GIVEN_SOURCE`.
+    """
+    if column not in el.columns:
+        return pd.array([GIVEN_SOURCE] * len(el), dtype="str")
+    return pd.array(el[column].astype(object).fillna(GIVEN_SOURCE), dtype="str")
+
+
 def _spread(values: list[str], chosen: NDArray[np.intp]) -> Any:
     """One string per rule, spread to the elements each rule decided."""
     return pd.array(np.array(values, dtype=object)[chosen], dtype="str")
@@ -382,6 +421,7 @@ def _takeoff_validated(
             "gfa_measure": gfa["measure"],
             "measure": far["measure"],
             "above_ground": (level >= 1).to_numpy(dtype=bool),
+            **{c: _sources(el, c) for c in SOURCE_COLUMNS},
         },
         index=el.index,
     )
@@ -417,7 +457,13 @@ def twin_elements(twin: Twin) -> pd.DataFrame:
 
     Buildings described in detail (rows in ``twin.elements``, e.g. from IFC or a
     drawn element table) keep their elements; every other building is taken as
-    footprint x floors (:func:`cim.storeys.storeys_from_buildings`).
+    footprint x floors (:func:`cim.storeys.storeys_from_buildings`), and its
+    elements say how its storeys were obtained (:data:`SOURCE_COLUMNS`):
+    ``floors_source`` is the building's, ``storey_height_source`` is
+    ``measured`` where its height and storeys are both measured,
+    ``estimated`` where the storeys were estimated from a measured height,
+    and ``default`` where the height is unknown or estimated (the structural
+    height is then the default storey height).
 
     Parameters
     ----------
@@ -427,7 +473,9 @@ def twin_elements(twin: Twin) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A validated element table, detailed buildings first.
+        A validated element table, detailed buildings first; the provenance
+        columns of detailed elements read ``elements`` unless they carry
+        their own.
     """
     from cim.storeys import storeys_from_buildings
 
@@ -437,13 +485,47 @@ def twin_elements(twin: Twin) -> pd.DataFrame:
     est = twin.metadata.get("estimates", {})
     parts = [detailed]
     if len(simple):
-        parts.append(
-            storeys_from_buildings(simple, storey_height_m=est.get("storey_height_m"))
-        )
+        el = storeys_from_buildings(simple, storey_height_m=est.get("storey_height_m"))
+        ids = simple["building_id"].astype("str").to_numpy()
+        for column, values in _storey_sources(simple).items():
+            by_id = pd.Series(values, index=ids)
+            el[column] = pd.array(
+                by_id.reindex(el["building_id"].to_numpy()).to_numpy(), dtype="str"
+            )
+        parts.append(el)
     frames = [p for p in parts if len(p)]
     if not frames:
         return detailed
     return validate_elements(pd.concat(frames, ignore_index=True))
+
+
+def _storey_sources(buildings: pd.DataFrame) -> dict[str, NDArray[np.object_]]:
+    """Per building, how the simple storey model gets its storeys and heights.
+
+    Returns
+    -------
+    dict
+        ``floors_source`` and ``storey_height_source``, ``(n,)`` text each
+        (see :func:`twin_elements`); a missing source reads ``unknown``.
+    """
+
+    def source(column: str) -> NDArray[np.object_]:
+        if column not in buildings.columns:
+            return np.full(len(buildings), "unknown", dtype=object)
+        values = buildings[column].astype(object).fillna("unknown")
+        return np.asarray(values.astype("str").to_numpy(), dtype=object)
+
+    floors, height = source("floors_source"), source("height_source")
+    if "height_m" in buildings.columns:
+        known = np.isfinite(buildings["height_m"].to_numpy("float64", na_value=np.nan))
+    else:
+        known = np.zeros(len(buildings), dtype=bool)
+    storey_height = np.where(
+        ~known | (height != "measured"),
+        "default",
+        np.where(floors != "measured", "estimated", "measured"),
+    ).astype(object)
+    return {"floors_source": floors, "storey_height_source": storey_height}
 
 
 def twin_takeoff(

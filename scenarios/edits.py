@@ -54,7 +54,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -64,7 +63,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cim.errors import CIMError, NetworkWarning
+from cim.errors import CIMError
 from cim.layers import (
     BUILDING_USES,
     GREEN_KINDS,
@@ -94,8 +93,12 @@ __all__ = [
     "ReplaceBuilding",
     "Retrofit",
     "SetParking",
+    "column_dtype",
+    "dwelling_gfa",
     "edit_from_dict",
+    "require_ids",
     "site_geometry",
+    "storey_height",
 ]
 
 #: Edit types by ``op`` name; subclasses of :class:`Edit` register themselves.
@@ -251,7 +254,35 @@ def _ids_of(twin: Twin, layer: str) -> pd.Series:
     return twin[layer][SCHEMAS[layer].id_column]
 
 
-def _require_ids(twin: Twin, layer: str, ids: Iterable[str]) -> None:
+def require_ids(twin: Twin, layer: str, ids: Iterable[str]) -> None:
+    """Check that every id names a feature of a layer of the twin.
+
+    Parameters
+    ----------
+    twin
+        The twin.
+    layer
+        Layer name, e.g. ``"buildings"``.
+    ids
+        Feature ids (``building_id``, ``green_id`` ...).
+
+    Raises
+    ------
+    ScenarioError
+        Naming the unknown ids, the closest known ones and the layer's size.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from scenarios.edits import require_ids
+    >>> pilot = cim.datasets.load("hangzhou_pilot")
+    >>> require_ids(pilot, "buildings", ["A-T1", "B-S9"])
+    >>> try:
+    ...     require_ids(pilot, "buildings", ["B-S10"])
+    ... except ValueError as exc:
+    ...     print(str(exc).split(";")[0])
+    no building 'B-S10' in layer 'buildings' (did you mean 'B-S1', 'C-S1', 'B-S9'?)
+    """
     have = set(_ids_of(twin, layer))
     unknown = [i for i in ids if i not in have]
     if unknown:
@@ -318,7 +349,27 @@ def _check_inside(twin: Twin, geom: Any, what: str) -> None:
         raise ScenarioError(msg)
 
 
-def _dtype_for(value: Any) -> str:
+def column_dtype(value: Any) -> str:
+    """The pandas dtype of a new column holding ``value`` (nullable for numbers).
+
+    Parameters
+    ----------
+    value
+        A value set on some features: a bool, an integer, a float or text.
+
+    Returns
+    -------
+    str
+        ``"boolean"``, ``"Int64"``, ``"float64"`` or ``"str"``, so that
+        features without the value read ``<NA>``/NaN rather than a made-up
+        one; ``"object"`` for anything else.
+
+    Examples
+    --------
+    >>> from scenarios.edits import column_dtype
+    >>> [column_dtype(v) for v in (True, 3, 0.8, "lift", None)]
+    ['boolean', 'Int64', 'float64', 'str', 'object']
+    """
     if isinstance(value, (bool, np.bool_)):
         return "boolean"
     if isinstance(value, (int, np.integer)):
@@ -333,7 +384,7 @@ def _dtype_for(value: Any) -> str:
 def _set_values(frame: pd.DataFrame, column: str, mask: Any, value: Any) -> None:
     """Set ``frame.loc[mask, column] = value``, creating or widening the column."""
     if column not in frame.columns:
-        dtype = _dtype_for(value)
+        dtype = column_dtype(value)
         empty = {"float64": np.nan, "object": None, "str": np.nan}.get(dtype, pd.NA)
         frame[column] = pd.Series(empty, index=frame.index, dtype=dtype)
     series = frame[column].copy()
@@ -373,13 +424,52 @@ def _estimate(twin: Twin, name: str) -> float:
     return float(est.get(name, defaults()[name]["value"]))
 
 
-def _storey_height(twin: Twin) -> float:
-    """The twin's storey height [m], for heights from storeys."""
+def storey_height(twin: Twin) -> float:
+    """The storey height the twin estimates with [m], for heights from storeys.
+
+    Parameters
+    ----------
+    twin
+        The twin.
+
+    Returns
+    -------
+    float
+        ``twin.metadata["estimates"]["storey_height_m"]``, else the default
+        of ``assets/defaults.toml`` (3.0 m, unverified).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from scenarios.edits import storey_height
+    >>> storey_height(cim.datasets.load("hangzhou_pilot"))
+    3.0
+    """
     return _estimate(twin, "storey_height_m")
 
 
-def _dwelling_gfa(twin: Twin) -> float:
-    """The twin's dwelling size [m2], for households from floor area."""
+def dwelling_gfa(twin: Twin) -> float:
+    """The dwelling size the twin estimates with [m2], for households from area.
+
+    Parameters
+    ----------
+    twin
+        The twin.
+
+    Returns
+    -------
+    float
+        ``twin.metadata["estimates"]["dwelling_gfa_m2"]``, else the default
+        of ``assets/defaults.toml`` (100 m2 of gross floor area per
+        household, unverified).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from scenarios.edits import dwelling_gfa
+    >>> dwelling_gfa(cim.datasets.load("hangzhou_pilot"))
+    100.0
+    """
     return _estimate(twin, "dwelling_gfa_m2")
 
 
@@ -438,11 +528,11 @@ def _concat(frame: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame
 
 
 def _row_frame(row: Mapping[str, Any], geom: Any, crs: Any) -> gpd.GeoDataFrame:
-    """One feature; values typed as :func:`_dtype_for` says, None as NaN."""
+    """One feature; values typed as :func:`column_dtype` says, None as NaN."""
     data = {
         k: pd.Series([np.nan], dtype="float64")
         if v is None
-        else pd.Series([v], dtype=_dtype_for(v))
+        else pd.Series([v], dtype=column_dtype(v))
         for k, v in row.items()
     }
     return gpd.GeoDataFrame(data, geometry=[geom], crs=crs)
@@ -657,7 +747,7 @@ class _OnFeatures(Edit):
         object.__setattr__(self, "ids", _as_ids(self.ids))
 
     def validate(self, twin: Twin) -> None:
-        _require_ids(twin, self.layer, self.ids)
+        require_ids(twin, self.layer, self.ids)
 
     def _selected(self, frame: pd.DataFrame) -> Any:
         """Which features of ``frame`` (the layer) the edit names: ``(n,)`` bool."""
@@ -884,7 +974,7 @@ class AddBuilding(Edit):
             return self.storey_height_m
         if self.height_m is not None and self.floors:
             return self.height_m / self.floors
-        return _storey_height(twin)
+        return storey_height(twin)
 
     def _row(self, twin: Twin, old: pd.Series | None) -> gpd.GeoDataFrame:
         from cim.estimate import fill_building_estimates
@@ -920,9 +1010,9 @@ class AddBuilding(Edit):
         for col in SCHEMAS["buildings"].columns:
             if col.dtype in ("Int64", "float64", "str"):
                 frame[col.name] = frame[col.name].astype(col.dtype)
-        sh = self.storey_height_m or _storey_height(twin)
+        sh = self.storey_height_m or storey_height(twin)
         return fill_building_estimates(
-            frame, storey_height_m=sh, dwelling_gfa_m2=_dwelling_gfa(twin), warn=False
+            frame, storey_height_m=sh, dwelling_gfa_m2=dwelling_gfa(twin), warn=False
         )
 
     def _apply(self, twin: Twin) -> Twin:
@@ -958,7 +1048,7 @@ class ReplaceBuilding(AddBuilding):
     new_id: str | None = None
 
     def _old(self, twin: Twin) -> pd.Series | None:
-        _require_ids(twin, "buildings", [self.id])
+        require_ids(twin, "buildings", [self.id])
         b = twin.buildings
         return b[b["building_id"] == self.id].iloc[0]
 
@@ -1002,7 +1092,7 @@ class AddFloors(_OnFeatures):
         sel = self._selected(b)
         floors = b["floors"].to_numpy(dtype="float64", na_value=np.nan)
         height = b["height_m"].to_numpy(dtype="float64")
-        per = np.where(floors > 0, height / floors, _storey_height(twin))
+        per = np.where(floors > 0, height / floors, storey_height(twin))
         if self.storey_height_m is not None:
             per[:] = self.storey_height_m
         new_floors = floors + self.floors
@@ -1083,8 +1173,8 @@ class ChangeUse(_OnFeatures):
             b.loc[sel, "households_source"] = pd.NA
             part = fill_building_estimates(
                 b[sel],
-                storey_height_m=_storey_height(twin),
-                dwelling_gfa_m2=_dwelling_gfa(twin),
+                storey_height_m=storey_height(twin),
+                dwelling_gfa_m2=dwelling_gfa(twin),
                 warn=False,
             )
             b.loc[sel, "households"] = part["households"].to_numpy()
@@ -1225,7 +1315,7 @@ class AddGreen(Edit):
     def validate(self, twin: Twin) -> None:  # noqa: D102
         _require_new_id(twin, "greens", self.id)
         if self.building_id is not None:
-            _require_ids(twin, "buildings", [self.building_id])
+            require_ids(twin, "buildings", [self.building_id])
         geom = self._geometry(twin)
         _check_inside(twin, geom, f"green {self.id!r}")
         if self.kind in ("roof", "podium") and self.area_m2 is not None:
@@ -1386,14 +1476,9 @@ class _Gates(Edit):
             data["gate_closed"] = self.closed
             if self.closed and not data.get("barrier"):
                 data["barrier"] = "gate"
-        # The graph's topology is unchanged, so the warning about its
-        # disconnected components, given when the twin was built, would only
-        # repeat itself; every other warning passes.
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message=r".*disconnected components", category=NetworkWarning
-            )
-            return twin.with_layer("network", H)
+        # The topology is unchanged, so with_layer does not warn again about
+        # the network's components.
+        return twin.with_layer("network", H)
 
 
 @dataclass(frozen=True)
@@ -1482,7 +1567,7 @@ class SetParking(Edit):
                 raise ScenarioError(msg, op=self.op)
 
     def validate(self, twin: Twin) -> None:  # noqa: D102
-        _require_ids(twin, self.layer, self.ids)
+        require_ids(twin, self.layer, self.ids)
         frame = twin[self.layer]
         id_col = SCHEMAS[self.layer].id_column
         sel = _named(frame, self.layer, self.ids)

@@ -557,14 +557,14 @@ def classify(
     fills += [(k, v, False) for k, v in book.flags.items()]
     for k, v, report in fills:
         if k not in frame.columns:
-            frame[k] = pd.Series([v] * len(frame), dtype=E._dtype_for(v))
+            frame[k] = pd.Series([v] * len(frame), dtype=E.column_dtype(v))
             missing = np.ones(len(frame), dtype=bool)
         else:
             missing = frame[k].isna().to_numpy()
             if missing.any():
                 col = frame[k].astype(object)
                 col[missing] = v
-                frame[k] = col.astype(E._dtype_for(v))
+                frame[k] = col.astype(E.column_dtype(v))
         if report:
             assumed[missing] = [f"{a}, {k}" if a else k for a in assumed[missing]]
     yb = (
@@ -710,7 +710,7 @@ def plan_package(
     params = dict(parameters or {})
     ids = scope if scope is not None else classification.ids("old_community")
     if ids:
-        E._require_ids(twin, "buildings", ids)
+        E.require_ids(twin, "buildings", ids)
     uplift = package.far_uplift if far_uplift is None else float(far_uplift)
     if uplift < 0 or not math.isfinite(uplift):
         msg = f"far_uplift must be a finite number >= 0, got {far_uplift!r}"
@@ -750,7 +750,7 @@ def plan_package(
             sh = float(f.get("storey_height_m", params.get("new_storey_height_m", 3.0)))
             built = int(year if year is not None else classification.year)
             ratio = float(params.get("rehousing_ratio", 1.0))
-            dwelling = E._dwelling_gfa(twin)
+            dwelling = E.dwelling_gfa(twin)
             for bid, n, fp in zip(sel, floors, footprint, strict=True):
                 # Residents return (rehousing_ratio x their floor area, in as
                 # many dwellings as before); the rest is sold in dwellings of

@@ -274,6 +274,32 @@ def test_missing_parameter_leaves_rules_not_evaluated(twin):
     assert r3.loc[("gb50180-4.0.2-far", "p1"), "status"] == "fail"
 
 
+def test_missing_parameter_reason_serves_python_and_command_line(twin):
+    t2 = cim.Twin(crs=CRS, buildings=twin.buildings, parcels=twin.parcels)
+    r2 = rows_of(check(t2, "zhejiang-future-community"))
+    reason = r2.loc[("gb50180-4.0.2-far", "p1"), "reason"]
+    assert "params={'climate_zone': ...}" in reason
+    assert "twin.metadata['planning']" in reason
+    assert "command line: --climate-zone III or --param climate_zone=III" in reason
+    assert "one of I, II, III, IV, V, VI, VII" in reason
+
+
+@pytest.mark.parametrize(
+    ("name", "cli"),
+    [
+        ("life_circle", "--param life_circle=5"),
+        ("district", "--param district=VALUE"),  # a rulebook's own table key
+    ],
+)
+def test_missing_parameter_hint_names_the_param_option(name, cli):
+    from cim.check import _missing_parameter_hint
+
+    hint = _missing_parameter_hint(name)
+    assert f"params={{{name!r}: ...}}" in hint
+    assert f"(command line: {cli})" in hint
+    assert "--climate-zone" not in hint
+
+
 def test_check_does_not_modify_the_twin(twin):
     before = {k: v.copy() for k, v in twin.layers.items()}
     check(twin, "hangzhou")
@@ -680,14 +706,31 @@ def test_every_zone_indicator_by_hand_with_estimates(twin, tmp_path):
     why = "no green-rate target: no green_rate_min and no green_rate rule applies"
     assert why in share["reason"]
     # Which inputs behind each value are unverified.
-    est = "households estimated from floor area"
+    # s2 (in p1) has estimated households; t1 (in p2) a height from its 10
+    # measured storeys x the default 3 m, so the structural height the
+    # take-off tests (2.20 m) is the default storey height. The site holds
+    # all five buildings, p3 none.
+    est = "households estimated from floor area (households_source=estimated)"
     pph = "persons per household 2.8 (default, unverified)"
-    people = {"p1": f"{est}; {pph}", "p2": pph, "p3": pph, "site": f"{est}; {pph}"}
-    dwelling = {"p1": est, "p2": "", "p3": "", "site": est}
-    height = {"p1": "", "p2": "height estimated", "p3": "", "site": "height estimated"}
+    dwelling = {
+        "p1": f"{est} for 1 of 4 buildings",
+        "p2": "",
+        "p3": "",
+        "site": f"{est} for 1 of 5 buildings",
+    }
+    people = {fid: f"{text}; {pph}" if text else pph for fid, text in dwelling.items()}
+    h = "height estimated (height_source=levels)"
+    height = {"p1": "", "p2": f"{h} for 1 of 1 building", "p3": ""}
+    height["site"] = f"{h} for 1 of 5 buildings"
+    sh = "storey height estimated (storey_height_source=default)"
+    far = {"p1": "", "p2": f"{sh} for 1 of 1 building", "p3": ""}
+    far["site"] = f"{sh} for 1 of 5 buildings"
+    storeys = {"p1": "", "p2": f"{sh} for 1 of 1 housing building", "p3": ""}
+    storeys["site"] = f"{sh} for 1 of 5 housing buildings"
     none = dict.fromkeys(("p1", "p2", "p3", "site"), "")
     unverified = {
-        "far": none,
+        "far": far,
+        "average_storeys": storeys,
         "building_density": none,
         "green_rate": none,
         "max_height_m": height,
@@ -706,6 +749,68 @@ def test_every_zone_indicator_by_hand_with_estimates(twin, tmp_path):
             row = r.loc[(f"{ind}@{scope}", fid)]
             assert row["unverified_inputs"] == text, (ind, fid)
             assert row["inputs_verified"] == (text == "")
+
+
+def test_floor_area_values_name_estimated_storeys(twin, tmp_path):
+    # s1 (residential) and s4 (turned into an office) have neither storeys nor
+    # height: 6 default storeys each (assets/defaults.toml), 18 m. s2 keeps its
+    # measured 18.9 m and gets round(18.9 / 3) = 6 storeys from it, so its
+    # structural height is 18.9 / 6 = 3.15 m, estimated. s3 and t1 are
+    # measured. Floor area is unchanged (6 storeys x 1,000 m2 each, every
+    # storey >= 2.20 m), so FAR stays 2.4 on p1, but now rests on estimates.
+    b = twin.buildings.assign(
+        floors=pd.array([pd.NA, pd.NA, 6, pd.NA, 10], dtype="Int64"),
+        height_m=[np.nan, 18.9, 18.9, np.nan, 30.9],
+        use=["residential"] * 3 + ["office", "residential"],
+    )
+    with pytest.warns(cim.errors.RepairWarning, match="estimated 2 heights"):
+        t = twin.with_layer("buildings", b)
+    assert t.buildings["floors_source"].tolist() == [
+        "default",
+        "height",
+        "measured",
+        "default",
+        "measured",
+    ]
+    body = "".join(
+        _rule(f"{ind}@{scope}", ind, scope, "-")
+        for ind in ("far", "average_storeys", "building_density")
+        for scope in ("parcel", "site")
+    ) + _rule("spacing", "front_spacing_m", "building", "m")
+    r = rows_of(check(t, _book(tmp_path, body)))
+    assert_allclose(r.loc[("far@parcel", "p1"), "value"], 2.4, **TOL)
+    assert_allclose(r.loc[("far@site", "site"), "value"], 1.0, **TOL)
+    # Housing only: s1, s2, s3 on p1 (18,000 m2 / 3,000 m2); t1 too on the site.
+    assert_allclose(r.loc[("average_storeys@parcel", "p1"), "value"], 6.0, **TOL)
+    assert_allclose(r.loc[("average_storeys@site", "site"), "value"], 24000 / 3600)
+
+    def labels(n: str, k_default: int, k_height: int) -> str:
+        return (
+            f"storeys estimated (floors_source=default) for {k_default} of {n}; "
+            f"storeys estimated (floors_source=height) for {k_height} of {n}; "
+            "storey height estimated (storey_height_source=default) for "
+            f"{k_default} of {n}; storey height estimated "
+            f"(storey_height_source=estimated) for {k_height} of {n}"
+        )
+
+    expected = {
+        ("far@parcel", "p1"): labels("4 buildings", 2, 1),
+        ("far@parcel", "p2"): "",
+        ("far@site", "site"): labels("5 buildings", 2, 1),
+        ("average_storeys@parcel", "p1"): labels("3 housing buildings", 1, 1),
+        ("average_storeys@parcel", "p2"): "",
+        ("average_storeys@site", "site"): labels("4 housing buildings", 1, 1),
+        # Footprints only: no storeys behind density.
+        ("building_density@parcel", "p1"): "",
+        ("building_density@site", "site"): "",
+        # A building's own height: default for s1 and s4, measured for s2.
+        ("spacing", "s1"): "height estimated (height_source=default)",
+        ("spacing", "s2"): "",
+        ("spacing", "s4"): "height estimated (height_source=default)",
+    }
+    for key, text in expected.items():
+        assert r.loc[key, "unverified_inputs"] == text, key
+        assert r.loc[key, "inputs_verified"] == (text == ""), key
 
 
 def test_front_spacing_rules_by_hand(twin, tmp_path):

@@ -37,6 +37,7 @@ from cim.network import (
     travel_circles,
     travel_time_circles,
 )
+from cim.network.circles import life_circle_walk
 from cim.network.isochrones import isochrone_polygons
 
 CRS = "EPSG:32650"
@@ -200,6 +201,16 @@ def engine(
     )
 
 
+def check_nearest_target(res: Any, ref: np.ndarray, groups: np.ndarray, g: int) -> None:
+    """The target named nearest is of the group and as far as the nearest."""
+    target = res.nearest_target[:, g]
+    reach = np.isfinite(res.nearest[:, g])
+    assert_array_equal(target >= 0, reach)
+    rows = np.flatnonzero(reach)
+    assert (groups[target[rows]] == g).all()
+    assert_allclose(ref[rows, target[rows]], res.nearest[rows, g], atol=ATOL, rtol=0)
+
+
 def check_against_networkx(
     W: nx.MultiDiGraph,
     geoms_o: Any,
@@ -220,6 +231,7 @@ def check_against_networkx(
         cols = groups == g
         expected = ref[:, cols].min(axis=1) if cols.any() else np.inf
         assert_allclose(res.nearest[:, g], expected, atol=ATOL, rtol=0)
+        check_nearest_target(res, ref, groups, g)
         for j, c in enumerate(cutoffs):
             expected_n = (ref[:, cols] <= c + 1e-6).sum(axis=1)
             assert_array_equal(res.counts[g, j], expected_n)
@@ -348,6 +360,17 @@ def test_node_places_with_duplicates_equal_networkx() -> None:
         src = [n for n, gg in zip(t_nodes, groups, strict=True) if gg == g]
         d = nx.multi_source_dijkstra_path_length(R, set(src), weight="travel_time_s")
         assert_allclose(res.nearest[:, g], [d[n] for n in W.nodes], atol=ATOL)
+        # The nearest target is at a node at that distance; of the three
+        # targets at node 7, the first of its group (1 in group 0, 3 in 1).
+        target = res.nearest_target[:, g]
+        assert (groups[target] == g).all()
+        at = np.array(t_nodes)[target]
+        dist = [
+            nx.shortest_path_length(R, a, n, weight="travel_time_s")
+            for a, n in zip(at, W.nodes, strict=True)
+        ]
+        assert_allclose(dist, res.nearest[:, g], atol=ATOL)
+        assert set(target[at == 7]) <= {1, 3}
     for j, cut in enumerate([200.0, 100.0]):
         expected = np.zeros(len(W), dtype=int)
         for n in t_nodes:
@@ -865,6 +888,85 @@ def test_life_circle_coverage_known_answers() -> None:
     assert kt.loc[("a", "gb50180-life-circle-5min-kindergarten"), "passed"]
     assert not kt.loc[("b", "gb50180-life-circle-5min-kindergarten"), "passed"]
     assert kt.loc[("b", "gb50180-life-circle-5min-kindergarten"), "unit"] == "s"
+
+
+def test_life_circle_walk_names_the_category_and_facility() -> None:
+    G = street_graph(LINE, LINE_EDGES)
+    five = required_categories(5)
+    assert {"toilet", "waste", "culture"} <= set(five)
+    # Every 5-minute category at node 3 (x = 300), except: waste at node 4
+    # (x = 400) and two toilets, "wc1" at node 0 and "wc2" 4 m off the first
+    # street's middle (x = 50). Homes: "a" 1 m off x = 250, "b" 1 m off x = 50.
+    others = [c for c in five if c not in ("toilet", "waste")]
+    facilities = [(f"f-{c}", c, (300.0, 0.0)) for c in others]
+    facilities += [
+        ("w", "waste", (400.0, 0.0)),
+        ("wc1", "toilet", (0.0, 0.0)),
+        ("wc2", "toilet", (50.0, -4.0)),
+    ]
+    homes = [("a", bldg(250, 2, 1)), ("b", bldg(50, 2, 1))]
+    twin = twin_of(G, homes, facilities)
+    walk = life_circle_walk(twin, 5)
+    # a: toilets 1 + 200 + 4 = 205 (wc2) and 1 + 250 = 251 (wc1); waste
+    # 1 + 150; the rest 1 + 50. The toilet sets 205 m.
+    # b: wc2 along its own street, 1 + 0 + 4 = 5; waste 1 + 350 = 351 sets it.
+    assert walk.index.tolist() == ["a", "b"]
+    assert_allclose(walk["life_circle_walk_m"], [205.0, 351.0], atol=ATOL)
+    assert walk["category"].tolist() == ["toilet", "waste"]
+    assert walk["facility_id"].tolist() == ["wc2", "w"]
+    assert (walk[["absent", "unreachable"]] == "").all().all()
+    assert_allclose(life_circle_walk_m(twin, 5), walk["life_circle_walk_m"])
+    lc = life_circle_coverage(twin, levels=(5,))
+    toilet = lc.compliance[lc.compliance["category"] == "toilet"]
+    assert toilet["facility_id"].tolist() == ["wc2", "wc2"]
+    assert_allclose(toilet["value"], [205.0, 5.0], atol=ATOL)
+    assert (toilet["in_twin"] == 2).all()
+    # No culture facility at all, and node 2 closed: from a (east of it) the
+    # toilets (west of it) are out of reach on foot; so is b's waste.
+    short = twin.with_layer(
+        "facilities", twin.facilities[twin.facilities["category"] != "culture"]
+    )
+    cut = life_circle_walk(short, 5, gates={2: False})
+    assert np.isinf(cut["life_circle_walk_m"]).all()
+    assert cut["absent"].tolist() == ["culture", "culture"]
+    unreachable = cut["unreachable"].str.split("; ").map(set).tolist()
+    assert unreachable[0] == {"toilet"}
+    assert unreachable[1] == set(five) - {"toilet", "culture"}
+    # The first required category with none reachable, in the table's order.
+    first_a = next(c for c in five if c in {"culture", "toilet"})
+    first_b = next(c for c in five if c != "toilet")
+    assert cut["category"].tolist() == [first_a, first_b]
+    assert cut["facility_id"].tolist() == ["", ""]
+
+
+def test_walk_rows_say_what_sets_them_and_rest_on_the_recalled_list(
+    sample: cim.Twin, tmp_path: Any
+) -> None:
+    from cim.check import check
+
+    # The 15-minute circle requires a middle school and a clinic; the OSM
+    # extract maps neither, so every home is infinitely far: why, and on
+    # which unverified list, is on its row.
+    assert set(required_categories(15)) == {"middle_school", "clinic"}
+    assert not {"middle_school", "clinic"} & set(sample.facilities["category"])
+    book = tmp_path / "walk.toml"
+    book.write_text(
+        'id = "walk"\ntitle = "t"\njurisdiction = "CN"\nversion = "1"\n'
+        '[[rules]]\nid = "walk"\nindicator = "life_circle_walk_m"\n'
+        'scope = "dwelling"\nop = "<="\nthreshold = 1000\nunit = "m"\n'
+        'clause = "c"\nverified = true\n',
+        encoding="utf-8",
+    )
+    rows = check(sample, book, params={"life_circle": "15"}).rows
+    assert len(rows) and (rows["status"] == "fail").all()
+    assert np.isinf(rows["value"]).all()
+    listed = (
+        "required categories of the 15-min life circle recalled from "
+        "GB 50180-2018 Appendix B, not verified: " + ", ".join(required_categories(15))
+    )
+    why = "inf: no facility of " + ", ".join(required_categories(15))
+    assert (rows["unverified_inputs"] == f"{why} in the twin; {listed}").all()
+    assert not rows["inputs_verified"].any()
 
 
 # -- command line -------------------------------------------------------------------

@@ -26,6 +26,7 @@ from cim.indicators import (
     green_factors,
     green_rate,
     ground_green_rate,
+    is_housing,
     max_height,
     overlay_shares,
     parking_spaces_per_household,
@@ -190,6 +191,16 @@ def test_far_with_zhejiang_exclusions_by_hand(buildings, parcels):
 def test_far_needs_floor_areas(buildings, parcels):
     with pytest.raises(LayerSchemaError, match="with_floor_areas"):
         far(buildings, parcels)
+
+
+@pytest.mark.parametrize(
+    ("column", "fix"),
+    [("use", "give each building's use"), ("households", "give households")],
+)
+def test_is_housing_names_a_missing_column(buildings, column, fix):
+    with pytest.raises(LayerSchemaError, match=f"lacks column '{column}'; {fix}") as e:
+        is_housing(buildings.drop(columns=column))
+    assert e.value.layer == "buildings" and e.value.column == column
 
 
 def test_density_height_dwellings(buildings, parcels):

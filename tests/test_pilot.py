@@ -127,3 +127,26 @@ def test_pilot_file_matches_its_generator(pilot):
         )
         assert layer.geometry.geom_equals_exact(pilot[name].geometry, 1e-6).all()
     pd.testing.assert_frame_equal(made.elements, pilot.elements, check_dtype=False)
+
+
+def test_walk_rows_name_the_category_that_sets_them(pilot, report):
+    from cim.network.circles import life_circle_coverage, required_categories
+
+    walk = report.rows[report.rows["indicator"] == "life_circle_walk_m"]
+    walk = walk.set_index("feature_id")
+    listed = (
+        "required categories of the 5-min life circle recalled from "
+        "GB 50180-2018 Appendix B, not verified: " + ", ".join(required_categories(5))
+    )
+    # The recalled list is an input of every row: none claims verified inputs.
+    assert walk["unverified_inputs"].str.endswith("; " + listed).all()
+    assert not walk["inputs_verified"].any()
+    # A-T1 is farthest from the only toilet, F9: its row says so, and its
+    # value is the toilet row of the per-category coverage.
+    row = walk.loc["A-T1"]
+    assert row["unverified_inputs"] == f"set by toilet (nearest facility F9); {listed}"
+    per = life_circle_coverage(pilot, levels=(5,)).compliance
+    per = per.set_index(["feature_id", "category"])
+    assert per.loc[("A-T1", "toilet"), "facility_id"] == "F9"
+    assert np.isclose(row["value"], per.loc[("A-T1", "toilet"), "value"])
+    assert np.isclose(row["value"], per.loc["A-T1", "value"].max())

@@ -256,6 +256,20 @@ def test_breakdown_and_by_building_columns():
     assert res.breakdown["gfa_measure"].eq("area_m2").all()
 
 
+def test_storey_sources_pass_through_or_read_given():
+    # A drawn element table lists its storeys: they are given, not estimated.
+    els = table(element("f1", "floor", 100.0), element("f2", "floor", 100.0))
+    res = takeoff(els, GB)
+    assert res.breakdown["floors_source"].tolist() == ["elements", "elements"]
+    assert res.breakdown["storey_height_source"].tolist() == ["elements"] * 2
+    # Sources an element table carries are kept, element by element.
+    els["floors_source"] = ["default", None]
+    els["storey_height_source"] = ["default", "measured"]
+    res = takeoff(els, GB)
+    assert res.breakdown["floors_source"].tolist() == ["default", "elements"]
+    assert res.breakdown["storey_height_source"].tolist() == ["default", "measured"]
+
+
 def test_unverified_flags_propagate():
     els = table(
         element("floor", "floor", 100.0),

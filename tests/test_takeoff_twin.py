@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from cim.takeoff import twin_elements, twin_takeoff, with_floor_areas
+from cim.cli import main
+from cim.takeoff import (
+    BREAKDOWN_COLUMNS,
+    SOURCE_COLUMNS,
+    twin_elements,
+    twin_takeoff,
+    with_floor_areas,
+)
 
 
 def test_simple_buildings_are_footprint_times_floors(twin):
@@ -55,3 +62,52 @@ def test_with_floor_areas_adds_columns_and_keeps_the_input(twin):
     assert (out.buildings["far_area_m2"] <= out.buildings["gross_floor_area_m2"]).all()
     assert (out.buildings["far_rulebook"] == "zhejiang-future-community").all()
     assert (out.buildings["height_source"] == twin.buildings["height_source"]).all()
+
+
+def test_breakdown_says_how_each_buildings_storeys_were_obtained(twin, tmp_path):
+    # b1: 6 storeys and 18 m measured; b2: 4 storeys measured, height from
+    # them (4 x 3 m), so its storeys are 3 m by default; b3: 30 m measured,
+    # round(30 / 3) = 10 storeys from it, 30 / 10 m each; b4: neither, the
+    # default storeys of its use at the default 3 m.
+    bd = twin_takeoff(twin).breakdown
+    per = bd.groupby("building_id")[list(SOURCE_COLUMNS)].agg(set)
+    assert per.to_dict("index") == {
+        "b1": {"floors_source": {"measured"}, "storey_height_source": {"measured"}},
+        "b2": {"floors_source": {"measured"}, "storey_height_source": {"default"}},
+        "b3": {"floors_source": {"height"}, "storey_height_source": {"estimated"}},
+        "b4": {"floors_source": {"default"}, "storey_height_source": {"default"}},
+    }
+    el = twin_elements(twin)
+    np.testing.assert_allclose(
+        el.loc[el["building_id"] == "b3", "structural_height_m"], 3.0, rtol=1e-12
+    )
+    # A building described element by element: its storeys are given.
+    elements = pd.DataFrame(
+        {
+            "building_id": ["b4"],
+            "storey": ["1F"],
+            "level": [1],
+            "element_id": ["e1"],
+            "kind": ["floor"],
+            "area_m2": [100.0],
+            "structural_height_m": [3.0],
+        }
+    )
+    detailed = twin_takeoff(twin.with_layer("elements", elements)).breakdown
+    b4 = detailed[detailed["building_id"] == "b4"]
+    assert b4["floors_source"].tolist() == ["elements"]
+    assert b4["storey_height_source"].tolist() == ["elements"]
+    # The command line's CSV keeps every column, the new ones last.
+    path, out = tmp_path / "site.gpkg", tmp_path / "takeoff.csv"
+    twin.save(path)
+    assert main(["-q", "takeoff", str(path), "--out", str(out)]) == 0
+    csv = pd.read_csv(out)
+    assert tuple(csv.columns) == BREAKDOWN_COLUMNS
+    assert BREAKDOWN_COLUMNS[-2:] == SOURCE_COLUMNS
+    first = csv.groupby("building_id")["floors_source"].first()
+    assert first.to_dict() == {
+        "b1": "measured",
+        "b2": "measured",
+        "b3": "height",
+        "b4": "default",
+    }

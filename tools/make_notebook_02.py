@@ -86,6 +86,14 @@ departs[["storey", "kind", "area_m2", "gfa_m2", "counted_m2", "rule_id", "clause
 summary"""),
     code("""areas = ["area_m2", "gfa_m2", "counted_m2"]
 bd.groupby("kind")[areas].sum().round(1)"""),
+    md("""Every row also says how its storeys were obtained. This building's are
+listed in the element table (`elements`); the other buildings of the sample
+are taken as footprint x storeys, and OpenStreetMap gives few storey counts,
+so most rest on default storeys (`floors_source`) and the default storey
+height (`storey_height_source`): estimates that the compliance check names
+behind every FAR value."""),
+    code("""sources = ["floors_source", "storey_height_source"]
+zj.breakdown.drop_duplicates("building_id")[sources].value_counts()"""),
     md("""## The rules themselves
 
 Rulebooks are data (`assets/rules/*.toml`); a value can be overridden without

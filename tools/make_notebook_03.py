@@ -44,9 +44,9 @@ rules[["id", "indicator", "scope", "op", "unit", "verified"]]"""),
 
 One row per (feature, rule): the value, the limit, pass or fail and the
 margin, the clause, and whether the rule and the inputs behind the value are
-verified. Rules whose indicator has no engine (walking distance along the
-street network) are *not evaluated*, never passed; rules whose table has no
-entry for a feature (the housing rules on the park) are *not applicable*."""),
+verified. A rule whose indicator cannot be computed (no engine, or an input
+missing) is *not evaluated*, never passed; rules whose table has no entry
+for a feature (the housing rules on the park) are *not applicable*."""),
     code("""from cim.check import check
 
 report = check(pilot, "zhejiang-future-community")
@@ -74,10 +74,18 @@ bd[bd["zone_id"] == "B-01"].groupby("building_id")[["area_m2", "counted_m2"]].su
     code("""a1 = bd[(bd["zone_id"] == "A-01") & (bd["building_id"] == "A-T1")]
 a1[["kind", "rule_id", "verified", "elements", "area_m2", "factor", "counted_m2"]]"""),
     md("""Which values are provisional? The unverified rules used, and the
-unverified inputs (here the default of 2.8 persons per household):"""),
+unverified inputs behind the values: here the default of 2.8 persons per
+household, the take-off rules not confirmed from the primary text, and,
+behind every walking distance, the life circle's facility list (recalled
+from GB 50180 Appendix B) with the category and facility that set the value.
+The pilot's storeys and heights are measured; in a twin built from
+OpenStreetMap, FAR and average storeys would also say, per parcel, how many
+buildings rest on estimated storeys (`storeys estimated (floors_source=default)
+for 12 of 12 buildings`), and the take-off breakdown has `floors_source` and
+`storey_height_source` on every element."""),
     code("""report.unverified()[["kind", "rule_id", "rulebook", "rows"]]"""),
     code("""inputs = frame.loc[frame["unverified_inputs"] != "", "unverified_inputs"]
-sorted(set(inputs))"""),
+sorted({part for text in inputs for part in text.split("; ")})"""),
     md("""## A map of the result"""),
     code("""import matplotlib.pyplot as plt
 

@@ -208,9 +208,7 @@ noon with 22:30."""),
     code(r"""night_net = edit_gates(
     twin.network, kinds=["gate", "lift_gate"], opening_hours="06:00-22:00"
 )
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", cim.CIMWarning)
-    gated = twin.with_layer("network", night_net)
+gated = twin.with_layer("network", night_net)
 day = travel_circles(gated, minutes=(5, 10, 15), time="12:00")
 night = travel_circles(gated, minutes=(5, 10, 15), time="22:30")
 print(len(night.closed_gates), "gates closed at 22:30")

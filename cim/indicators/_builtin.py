@@ -4,7 +4,20 @@ Each function adapts a momepy-style indicator of :mod:`cim.indicators.planning`
 or :mod:`cim.indicators.spacing` to the registry's signature: it takes the
 check's :class:`~cim.indicators.context.Context`, the rule's scope and
 ``params``, reuses the context's overlays, and says which inputs behind each
-value are unverified.
+value are unverified:
+
+- values from floor area (``far``, ``average_storeys``): unverified take-off
+  rules and estimated storeys or storey heights of the buildings behind them
+  (:meth:`~cim.indicators.context.Context.unverified_floor_area`);
+- values from heights (``max_height_m``, front spacing): estimated heights;
+- values from dwellings (``dwellings``, per-household ratios) and residents:
+  households estimated from floor area, and the persons per household if it
+  is the default;
+- footprint and green values (``building_density``, the green rates) rest on
+  polygons only.
+
+Which storey, land or dwelling-size class selects a rule's threshold is the
+check's business (:func:`cim.check.check`), not an indicator's.
 """
 
 from __future__ import annotations
@@ -226,11 +239,12 @@ def _max_height(ctx: Context, rule: Rule) -> Evaluation:
     scopes=_ZONES,
     description="housing gross floor area above ground / housing footprint",
 )
-def _average_storeys(ctx: Context, rule: Rule) -> pd.Series:
+def _average_storeys(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    return ctx.series(
+    v = ctx.series(
         scope, ctx.classes(scope)["average_storeys"].to_numpy(), "average_storeys"
     )
+    return Evaluation(v, unverified=ctx.unverified_floor_area(scope, basis="gfa"))
 
 
 @register_indicator(

@@ -6,7 +6,16 @@ the farthest of the facility categories its life circle requires (GB
 50180-2018 Table 3.0.4 bounds it by 300, 500 and 1,000 m for the 5-, 10- and
 15-minute circles). The life circle comes from the planning parameter
 ``life_circle`` (``"5"``, ``"10"`` or ``"15"``); without it the rule is not
-evaluated. The computation is :func:`cim.network.circles.life_circle_walk_m`.
+evaluated. The computation is :func:`cim.network.circles.life_circle_walk`.
+
+Every value rests on the list of categories the life circle requires, which
+is recalled from GB 50180-2018 Appendix B, not confirmed from its text
+(:func:`cim.network.circles.required_categories`; the per-category coverage
+rows of :func:`~cim.network.circles.life_circle_coverage` say
+``verified = False`` for the same reason). So a row never claims more than
+that list: its ``unverified_inputs`` name the list, and which category (and
+nearest facility) sets the value, or, where the value is infinite, which
+required categories have no facility in the twin or none reachable on foot.
 """
 
 from __future__ import annotations
@@ -25,6 +34,60 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 
+def walk_provenance(walk: pd.DataFrame, level: int) -> pd.Series:
+    """What each life-circle walk rests on, as a compliance row's unverified inputs.
+
+    Parameters
+    ----------
+    walk
+        Output of :func:`cim.network.circles.life_circle_walk`.
+    level
+        The life circle [min]: 5, 10 or 15.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned to ``walk``: ``"set by <category> (nearest facility <id>)"``,
+        or for an infinite walk ``"inf: no facility of <categories> in the
+        twin, none of <categories> reachable on foot"``, then ``"; "`` and the
+        required categories, recalled and unverified.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cim.indicators.accessibility import walk_provenance
+    >>> walk = pd.DataFrame({"life_circle_walk_m": [666.0, float("inf")],
+    ...     "category": ["toilet", "clinic"], "facility_id": ["F9", ""],
+    ...     "absent": ["", "clinic"], "unreachable": ["", ""]})
+    >>> walk_provenance(walk, 15).str.split("; ").str[0].tolist()
+    ['set by toilet (nearest facility F9)', 'inf: no facility of clinic in the twin']
+    """
+    from cim.network.circles import required_categories
+
+    listed = (
+        f"required categories of the {level}-min life circle recalled from "
+        f"GB 50180-2018 Appendix B, not verified: "
+        f"{', '.join(required_categories(level))}"
+    )
+    absent = walk["absent"].astype("str").str.replace("; ", ", ")
+    unreachable = walk["unreachable"].astype("str").str.replace("; ", ", ")
+    why = (
+        ("no facility of " + absent + " in the twin").where(absent != "", "")
+        + np.where((absent != "") & (unreachable != ""), ", ", "")
+        + ("none of " + unreachable + " reachable on foot").where(unreachable != "", "")
+    )
+    finite = np.isfinite(walk["life_circle_walk_m"].to_numpy(dtype="float64"))
+    setter = (
+        "set by "
+        + walk["category"].astype("str")
+        + " (nearest facility "
+        + walk["facility_id"].astype("str")
+        + ")"
+    )
+    basis = setter.where(finite, "inf: " + why)
+    return (basis + "; " + listed).rename("unverified")
+
+
 @register_indicator(
     "life_circle_walk_m",
     unit="m",
@@ -34,7 +97,7 @@ __all__: list[str] = []
     "the farthest facility category its life circle requires (cim.network)",
 )
 def _life_circle_walk_m(ctx: Context, rule: Rule) -> Evaluation:
-    from cim.network.circles import life_circle_walk_m
+    from cim.network.circles import life_circle_walk
 
     ids = ctx.ids(rule.scope)
     level = ctx.planning.get("life_circle")
@@ -47,11 +110,11 @@ def _life_circle_walk_m(ctx: Context, rule: Rule) -> Evaluation:
         return Evaluation(
             values, reason=pd.Series("the twin has no street network", index=ids)
         )
+    lv = int(level)
     walk = ctx.cached(
-        ("life_circle_walk_m", str(level)),
-        lambda: life_circle_walk_m(ctx.twin, int(level)),
-    )
+        ("life_circle_walk", str(level)), lambda: life_circle_walk(ctx.twin, lv)
+    ).reindex(ids)
     # inf (a required category unreachable on foot) is a value that fails
     # the rule, not a missing one.
-    values = walk.reindex(ids).astype("float64").rename(rule.indicator)
-    return Evaluation(values)
+    values = walk["life_circle_walk_m"].astype("float64").rename(rule.indicator)
+    return Evaluation(values, unverified=walk_provenance(walk, lv))

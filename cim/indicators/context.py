@@ -498,34 +498,159 @@ class Context:
             out[joined.index.to_numpy()] = joined.to_numpy()
         return pd.Series(out, index=ids, dtype="str")
 
-    def _label_zones(
-        self, scope: str, flags: NDArray[np.bool_], label: str
+    def _count_by_zone(
+        self,
+        scope: str,
+        labels: NDArray[np.object_],
+        *,
+        among: NDArray[np.bool_] | None = None,
+        noun: str = "building",
     ) -> pd.Series:
-        """Per zone, ``label`` where a building with ``flags`` true overlaps it."""
-        pos = np.flatnonzero(flags)
-        return self._join_by_zone(scope, pos, np.full(len(pos), label))
+        """Per feature, each label of its buildings, with how many carry it.
 
-    def unverified_far(self, scope: str) -> pd.Series:
-        """Per zone, the unverified area rules behind its FAR-counted area.
+        Parameters
+        ----------
+        scope
+            The scope.
+        labels
+            ``(n,)`` text aligned to :attr:`buildings`: what is estimated
+            about each building, ``""`` where nothing is.
+        among
+            ``(n,)`` bool: the buildings counted (e.g. housing only); default
+            all.
+        noun
+            What the buildings counted are called, singular.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by the scope's ids. For a zone, ``"<label> for <k> of <n>
+            <noun>s"`` per distinct label (in sorted order, ``"; "``-joined),
+            where ``n`` counts the buildings with a share of their footprint
+            in the zone and ``k`` those carrying the label; for a building,
+            its own label; ``""`` where none applies.
+        """
+        lab = np.asarray(labels, dtype=object)
+        ids = self.ids(scope)
+        if scope in ("building", "dwelling"):
+            pos = pd.Index(self.buildings["building_id"].astype("str")).get_indexer(ids)
+            own = lab[pos]
+            if among is not None:
+                own = np.where(np.asarray(among, dtype=bool)[pos], own, "")
+            return pd.Series(own, index=ids, dtype="str")
+        s = self.shares("buildings", scope)
+        keep = s.share > 0
+        if among is not None:
+            keep &= np.asarray(among, dtype=bool)[s.feature]
+        zone, feature = s.zone[keep], s.feature[keep]
+        n = np.bincount(zone, minlength=len(ids))
+        of = (
+            " of "
+            + pd.Series(n).astype("str")
+            + " "
+            + pd.Series(np.where(n == 1, noun, noun + "s"))
+        )
+        out = pd.Series("", index=range(len(ids)), dtype=object)
+        zone_labels = lab[feature]
+        for label in sorted(set(pd.unique(zone_labels)) - {""}):
+            k = np.bincount(zone[zone_labels == label], minlength=len(ids))
+            text = f"{label} for " + pd.Series(k).astype("str") + of
+            out = _joined(out, text.where(k > 0, ""))
+        return pd.Series(out.to_numpy(), index=ids, dtype="str")
+
+    def _takeoff_source(self, column: str) -> NDArray[np.object_]:
+        """Per building, an estimated provenance value of its take-off elements.
+
+        Parameters
+        ----------
+        column
+            ``"floors_source"`` or ``"storey_height_source"``
+            (:data:`cim.takeoff.SOURCE_COLUMNS`).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` text aligned to :attr:`buildings`: the value of the
+            first of its elements above ground with area whose value is
+            neither ``measured`` nor ``elements`` (given element by element);
+            ``""`` where there is none.
+        """
+
+        def make() -> NDArray[np.object_]:
+            from cim.takeoff import GIVEN_SOURCE
+
+            bd = self.takeoff.breakdown
+            ids = self.buildings["building_id"].astype("str")
+            if column not in bd.columns:
+                return np.full(len(ids), "", dtype=object)
+            est = ~bd[column].astype("str").isin(["measured", GIVEN_SOURCE])
+            sel = (
+                bd["above_ground"].to_numpy(dtype=bool)
+                & (bd["area_m2"].to_numpy(dtype="float64") > 0)
+                & est.to_numpy(dtype=bool)
+            )
+            rows = bd[sel]
+            first = (
+                rows[column]
+                .astype("str")
+                .groupby(rows["building_id"].astype("str"), sort=False)
+                .first()
+            )
+            vals = first.reindex(ids.to_numpy()).to_numpy(dtype=object)
+            return np.where(pd.isna(vals), "", vals).astype(object)
+
+        out: NDArray[np.object_] = self.cached(("takeoff_source", column), make)
+        return out
+
+    def unverified_floor_area(self, scope: str, *, basis: str = "far") -> pd.Series:
+        """Per zone, the unverified inputs behind its floor area above ground.
+
+        Three kinds of input, in this order:
+
+        - ``"take-off rule <id>"``: an area rule not confirmed from the
+          primary text decided an element's area (for ``basis="far"`` the
+          rules of either quantity, since FAR-counted area falls back on the
+          gross-floor-area rules);
+        - ``"storeys estimated (floors_source=<source>) for <k> of <n>
+          buildings"``: buildings taken as footprint x storeys whose storey
+          count was estimated (``height`` or ``default``, see
+          :mod:`cim.estimate`), so their floor area is;
+        - ``"storey height estimated (storey_height_source=<source>) for <k>
+          of <n> buildings"``: the structural height that the take-off tests
+          (GB/T 50353-2013 §3.0.1, 2.20 m) is the default storey height or
+          a measured height over estimated storeys. Flagged whether or not
+          the rulebook's rules test it, so never understated.
 
         Parameters
         ----------
         scope
             ``"parcel"`` or ``"site"``.
+        basis
+            ``"far"``: the FAR-counted area of every building (plot ratio);
+            ``"gfa"``: the gross floor area of housing (average storeys).
 
         Returns
         -------
         pandas.Series
-            ``"take-off rule <id>; ..."`` or ``""``.
+            ``"; "``-joined labels, or ``""``.
         """
+        if basis not in ("far", "gfa"):
+            msg = f"invalid basis {basis!r}; expected 'far' or 'gfa'"
+            raise ValueError(msg)
 
         def make() -> pd.Series:
+            b = self.buildings
+            among = None if basis == "far" else is_housing(b)
+            noun = "building" if basis == "far" else "housing building"
             bd = self.takeoff.breakdown
             above = bd["above_ground"].to_numpy(dtype=bool)
             area = bd["area_m2"].to_numpy(dtype="float64") > 0
-            pos = pd.Index(self.buildings["building_id"].astype("str"))
+            pos = pd.Index(b["building_id"].astype("str"))
+            flags = [("gfa_verified", "gfa_rule_id")]
+            if basis == "far":
+                flags.insert(0, ("verified", "rule_id"))
             parts = []
-            for flag, rid in (("verified", "rule_id"), ("gfa_verified", "gfa_rule_id")):
+            for flag, rid in flags:
                 sel = above & area & ~bd[flag].to_numpy(dtype=bool)
                 parts.append(
                     pd.DataFrame(
@@ -537,10 +662,40 @@ class Context:
                 )
             p = pd.concat(parts, ignore_index=True)
             p = p[p["feature"] >= 0]
-            return self._join_by_zone(scope, p["feature"], p["label"])
+            if among is not None:
+                p = p[among[p["feature"].to_numpy()]]
+            out = self._join_by_zone(scope, p["feature"], p["label"])
+            for column, what in (
+                ("floors_source", "storeys"),
+                ("storey_height_source", "storey height"),
+            ):
+                src = self._takeoff_source(column)
+                labels = np.where(
+                    src != "", f"{what} estimated ({column}=" + src + ")", ""
+                )
+                counted = self._count_by_zone(scope, labels, among=among, noun=noun)
+                out = _joined(out, counted)
+            return out
 
-        out: pd.Series = self.cached(("unverified_far", scope), make)
+        out: pd.Series = self.cached(("unverified_floor_area", scope, basis), make)
         return out
+
+    def unverified_far(self, scope: str) -> pd.Series:
+        """Per zone, the unverified inputs behind its FAR-counted area.
+
+        :meth:`unverified_floor_area` with ``basis="far"``.
+
+        Parameters
+        ----------
+        scope
+            ``"parcel"`` or ``"site"``.
+
+        Returns
+        -------
+        pandas.Series
+            ``"take-off rule <id>; ...; storeys estimated ..."`` or ``""``.
+        """
+        return self.unverified_floor_area(scope, basis="far")
 
     def unverified_people(self, scope: str) -> pd.Series:
         """Per feature, the unverified inputs behind dwellings and residents.
@@ -576,13 +731,18 @@ class Context:
         Returns
         -------
         pandas.Series
+            ``"households estimated from floor area (households_source=
+            estimated) for <k> of <n> buildings"`` or ``""``.
         """
 
         def make() -> pd.Series:
             est = self.buildings["households_source"].astype("str") == "estimated"
-            return self._label_zones(
-                scope, est.to_numpy(), "households estimated from floor area"
+            labels = np.where(
+                est.to_numpy(),
+                "households estimated from floor area (households_source=estimated)",
+                "",
             )
+            return self._count_by_zone(scope, labels)
 
         out: pd.Series = self.cached(("unverified_dwellings", scope), make)
         return out
@@ -598,12 +758,20 @@ class Context:
         Returns
         -------
         pandas.Series
+            ``"height estimated (height_source=<source>)"`` for a building,
+            ``"... for <k> of <n> buildings"`` for a zone, or ``""``.
         """
-        by_building = scope in ("building", "dwelling")
-        f = self.features(scope) if by_building else self.buildings
-        est = (f["height_source"].astype("str") != "measured").to_numpy()
-        if by_building:
-            return self.series(
-                scope, np.where(est, "height estimated", ""), "unverified"
-            ).astype("str")
-        return self._label_zones(scope, est, "height estimated")
+        src = self.buildings["height_source"].astype(object).fillna("unknown")
+        src = src.astype("str").to_numpy(dtype=object)
+        labels = np.where(
+            src != "measured", "height estimated (height_source=" + src + ")", ""
+        )
+        return self._count_by_zone(scope, labels)
+
+
+def _joined(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Element-wise ``"a; b"``, leaving out empty parts (aligned by position)."""
+    left = np.asarray(a.to_numpy(), dtype=object)
+    right = np.asarray(b.to_numpy(), dtype=object)
+    both = np.where((left != "") & (right != ""), "; ", "")
+    return pd.Series(left + both + right, index=a.index, dtype=object)

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from cim.errors import LayerSchemaError
 from cim.indicators.overlay import Shares, _pairs, check_same_crs, zone_ids
-from cim.layers import GREEN_KINDS
+from cim.layers import BUILDING_USES, GREEN_KINDS
 
 __all__ = [
     "DWELLING_SIZE_CLASSES",
@@ -203,9 +203,23 @@ def is_housing(buildings: pd.DataFrame) -> NDArray[np.bool_]:
     numpy.ndarray
         ``(n,)`` bool: ``use == "residential"``, or ``mixed`` or ``unknown``
         use with at least one household.
+
+    Raises
+    ------
+    LayerSchemaError
+        If ``use`` or ``households`` is missing, naming the column.
     """
-    use = buildings["use"].astype("str").to_numpy()
-    hh = _numbers(buildings["households"])
+    use = (
+        _column(
+            buildings,
+            "use",
+            "buildings",
+            f"give each building's use (one of {', '.join(BUILDING_USES)})",
+        )
+        .astype("str")
+        .to_numpy()
+    )
+    hh = _households(buildings)
     return np.asarray(
         (use == "residential") | (np.isin(use, _HOUSING_MIXED) & (hh > 0)),
         dtype=bool,

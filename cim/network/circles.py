@@ -63,6 +63,7 @@ __all__ = [
     "TravelCircles",
     "accessibility",
     "life_circle_coverage",
+    "life_circle_walk",
     "life_circle_walk_m",
     "required_categories",
     "travel_circles",
@@ -283,11 +284,16 @@ class Access:
     pairs
         Origin-target pairs within the largest cutoff: ``origin``, ``target``
         (positions) and ``cost``.
+    nearest_target
+        ``(k_origins, n_groups)`` position of the nearest target of each group
+        (the one behind ``nearest``; among targets at one place, the first),
+        -1 where none is reachable or ``nearest`` was not computed.
     """
 
     nearest: NDArray[np.float64]
     counts: NDArray[np.int64]
     pairs: pd.DataFrame
+    nearest_target: NDArray[np.intp]
 
 
 def _subset(places: Places, idx: NDArray[np.intp]) -> Places:
@@ -368,9 +374,10 @@ def accessibility(
     order_cut = np.argsort(np.argsort([float(c) for c in cutoffs]))
     counts = np.zeros((n_groups, len(cuts), k_o), dtype=np.int64)
     near = np.full((k_o, n_groups), np.inf)
+    near_t = np.full((k_o, n_groups), -1, dtype=np.intp)
     found: list[pd.DataFrame] = []
     if n == 0 or k_o == 0 or len(targets) == 0:
-        return Access(near, counts[:, order_cut], _pairs_frame(found))
+        return Access(near, counts[:, order_cut], _pairs_frame(found), near_t)
     first, inverse, mult = _unique_targets(targets, groups)
     uniq = _subset(targets, first)
     g_u = groups[first]
@@ -387,14 +394,26 @@ def accessibility(
     d_c = direct["cost"].to_numpy("float64")
     fast = _at_nodes(origins.cost_out, origins)
     if nearest:
+        owner = np.full(R.shape[0], -1, dtype=np.intp)
         for g in range(n_groups):
             idx = np.flatnonzero((g_u == g) & on_net)
             if not len(idx):
                 continue
-            D = dijkstra(R, directed=True, indices=source[idx], min_only=True)
+            D, _, S = dijkstra(
+                R,
+                directed=True,
+                indices=source[idx],
+                min_only=True,
+                return_predecessors=True,
+            )
             near[:, g] = _times_at(D[None, :], origins, at_nodes=fast)[0]
+            owner[source[idx]] = idx
+            u = _source_at(D, S, origins, at_nodes=fast)
+            found_u = u >= 0
+            near_t[found_u, g] = first[owner[u[found_u]]]
+            owner[source[idx]] = -1
         if len(d_o):
-            np.minimum.at(near, (d_o, g_u[d_t]), d_c)
+            _direct_nearest(near, near_t, d_o, g_u[d_t], d_c, first[d_t])
     if len(cuts):
         limit = float(cuts[-1]) + CUTOFF_TOL
         batch = max(1, _BATCH_ELEMENTS // max(R.shape[0], k_o))
@@ -422,8 +441,61 @@ def accessibility(
                         pd.DataFrame({"origin": o, "target": chunk[r], "cost": T[r, o]})
                     )
     return Access(
-        near, counts[:, order_cut], _expand(_pairs_frame(found), first, inverse, mult)
+        near,
+        counts[:, order_cut],
+        _expand(_pairs_frame(found), first, inverse, mult),
+        near_t,
     )
+
+
+def _source_at(
+    D: NDArray[np.float64],
+    S: NDArray[np.int32],
+    origins: Places,
+    *,
+    at_nodes: bool = False,
+) -> NDArray[np.intp]:
+    """Per origin, the search source (graph node) behind its cost in ``D``.
+
+    ``D`` and ``S`` are the distances and sources of one ``min_only`` search;
+    the origin's cost is taken through the anchor :func:`_times_at` takes it
+    through (the first on a tie). -1 where nothing is reachable.
+    """
+    a = origins.anchor
+    if at_nodes:
+        node = a[:, 0]
+        cost = D[node]
+    else:
+        with np.errstate(invalid="ignore"):
+            t0 = origins.cost_out[:, 0] + D[a[:, 0]]
+            t1 = origins.cost_out[:, 1] + D[a[:, 1]]
+        node = np.where(t1 < t0, a[:, 1], a[:, 0])
+        cost = np.minimum(t0, t1) + origins.access
+    src = S[node].astype(np.intp)
+    return np.where((src >= 0) & np.isfinite(cost), src, -1)
+
+
+def _direct_nearest(
+    near: NDArray[np.float64],
+    near_t: NDArray[np.intp],
+    origin: NDArray[np.intp],
+    group: NDArray[np.intp],
+    cost: NDArray[np.float64],
+    target: NDArray[np.intp],
+) -> None:
+    """Lower ``near`` (and its target) where a trip along one segment is shorter.
+
+    ``origin``, ``group``, ``cost`` and ``target`` list the direct pairs; of
+    several pairs of one origin and group, the cheapest counts.
+    """
+    pairs = pd.DataFrame({"o": origin, "g": group, "c": cost, "t": target})
+    best = pairs.loc[pairs.groupby(["o", "g"], sort=False)["c"].idxmin()]
+    o = best["o"].to_numpy(np.intp)
+    g = best["g"].to_numpy(np.intp)
+    c = best["c"].to_numpy("float64")
+    lower = c < near[o, g]
+    near[o[lower], g[lower]] = c[lower]
+    near_t[o[lower], g[lower]] = best["t"].to_numpy(np.intp)[lower]
 
 
 def _expand(
@@ -860,6 +932,106 @@ def required_categories(level: int, *, cumulative: bool = False) -> tuple[str, .
     return tuple(str(c) for c in table.index[mask.fillna(False).to_numpy()])
 
 
+def life_circle_walk(
+    twin: Twin,
+    level: int,
+    *,
+    time: str | _dt.datetime | _dt.time | None = None,
+    gates: Mapping[Hashable, bool] | None = None,
+    residents_only_ok: bool = True,
+    entrances: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Walk from each building to the farthest of its life circle's facility types.
+
+    For every building, the walking distance along the network to the nearest
+    facility of each category that the ``level``-minute life circle requires
+    (:func:`required_categories`), and of those the largest: the value that
+    GB 50180-2018 Table 3.0.4 bounds (300, 500, 1,000 m), with the category
+    and facility that set it, or why it is infinite.
+
+    The required categories are recalled from GB 50180-2018 Appendix B, not
+    confirmed from its text: every value rests on that unverified list (see
+    :func:`required_categories`).
+
+    Parameters
+    ----------
+    twin
+        The twin.
+    level
+        5, 10 or 15.
+    time, gates, residents_only_ok, entrances
+        As for :func:`life_circle_coverage`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``building_id``, in the twin's order:
+
+        - ``life_circle_walk_m`` [m]: the largest of the nearest distances;
+          inf where a required category has no facility reachable on foot;
+        - ``category``: the category that sets the value (where it is inf,
+          the first in the table's order with no facility reachable; on a
+          tie, the first in that order);
+        - ``facility_id``: its nearest facility (``""`` where inf);
+        - ``absent``: required categories with no facility in the twin;
+        - ``unreachable``: required categories with facilities in the twin,
+          none reachable on foot (e.g. on a part of the network cut off from
+          the building's), both ``"; "``-joined.
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.network.circles import life_circle_walk
+    >>> walk = life_circle_walk(cim.datasets.load("hangzhou_pilot"), 5)
+    >>> walk.loc["A-T1", ["category", "facility_id"]].tolist()
+    ['toilet', 'F9']
+    """
+    lc = life_circle_coverage(
+        twin,
+        levels=(level,),
+        time=time,
+        gates=gates,
+        residents_only_ok=residents_only_ok,
+        entrances=entrances,
+        homes_only=False,
+    )
+    ids = pd.Index(twin.buildings["building_id"].astype(str), name="building_id")
+    c = lc.compliance
+    if not len(c):
+        return pd.DataFrame(
+            {
+                "life_circle_walk_m": np.full(len(ids), np.nan),
+                "category": "",
+                "facility_id": "",
+                "absent": "",
+                "unreachable": "",
+            },
+            index=ids,
+        )
+    value = c["value"].fillna(np.inf)
+    gone = ~np.isfinite(value.to_numpy())
+    none = c["in_twin"].to_numpy() == 0
+    # The row of each building's largest value (the first on a tie: table order).
+    worst = c.loc[value.groupby(c["feature_id"], sort=False).idxmax()]
+    worst = worst.set_index("feature_id")
+
+    def listed(mask: NDArray[np.bool_]) -> pd.Series:
+        return c[mask].groupby("feature_id", sort=False)["category"].agg("; ".join)
+
+    out = pd.DataFrame(
+        {
+            "life_circle_walk_m": value.groupby(c["feature_id"], sort=False).max(),
+            "category": worst["category"],
+            "facility_id": worst["facility_id"],
+        }
+    ).reindex(ids.to_numpy())
+    out["absent"] = listed(gone & none).reindex(ids.to_numpy()).fillna("")
+    out["unreachable"] = listed(gone & ~none).reindex(ids.to_numpy()).fillna("")
+    out[["category", "facility_id"]] = out[["category", "facility_id"]].fillna("")
+    out.index = ids
+    return out
+
+
 def life_circle_walk_m(
     twin: Twin,
     level: int,
@@ -871,11 +1043,8 @@ def life_circle_walk_m(
 ) -> pd.Series:
     """Walk from each building to the farthest of its life circle's facility types.
 
-    For every building, the walking distance along the network to the nearest
-    facility of each category that the ``level``-minute life circle requires
-    (:func:`required_categories`), and of those the largest: the value that
-    GB 50180-2018 Table 3.0.4 bounds (300, 500, 1,000 m). This is the
-    ``life_circle_walk_m`` indicator of the compliance check.
+    The ``life_circle_walk_m`` column of :func:`life_circle_walk`, which also
+    says which category and facility set each value.
 
     Parameters
     ----------
@@ -900,20 +1069,15 @@ def life_circle_walk_m(
     >>> walk.name
     'life_circle_walk_m'
     """
-    lc = life_circle_coverage(
+    walk = life_circle_walk(
         twin,
-        levels=(level,),
+        level,
         time=time,
         gates=gates,
         residents_only_ok=residents_only_ok,
         entrances=entrances,
-        homes_only=False,
     )
-    c = lc.compliance
-    worst = c.assign(value=c["value"].fillna(np.inf)).groupby("feature_id")["value"]
-    out = worst.max().reindex(twin.buildings["building_id"].astype(str).to_numpy())
-    out.index.name = "building_id"
-    return out.rename("life_circle_walk_m")
+    return walk["life_circle_walk_m"].astype("float64").rename("life_circle_walk_m")
 
 
 @dataclass(frozen=True)
@@ -934,8 +1098,13 @@ class LifeCircleCoverage:
     compliance
         One row per home x circle x required category, in the compliance
         report's form: ``feature_id``, ``rule_id``, ``indicator``,
-        ``value``, ``threshold``, ``unit``, ``passed``, ``clause``,
-        ``verified``.
+        ``value`` (NaN where no facility of the category is reachable),
+        ``threshold``, ``unit``, ``passed``, ``clause``, ``verified``
+        (false: the category lists are recalled, see
+        :func:`required_categories`), then what the value comes from:
+        ``category``, ``facility_id`` (the nearest facility of the category,
+        ``""`` where none is reachable) and ``in_twin`` (facilities of the
+        category in the twin).
     basis
         ``"distance"`` (GB 50180 walking distances) or ``"time"``.
     """
@@ -1062,6 +1231,13 @@ def life_circle_coverage(
     nb = len(twin.buildings)
     near = np.full((nb, len(cats)), np.inf)
     near[:, : res.nearest.shape[1]] = res.nearest
+    # The facility behind each nearest value ("" where none is reachable).
+    fac_ids = np.append(
+        twin.facilities["facility_id"].astype(str).to_numpy(dtype=object)[sel], ""
+    )
+    near_id = np.full((nb, len(cats)), "", dtype=object)
+    near_id[:, : res.nearest.shape[1]] = fac_ids[res.nearest_target]
+    in_twin = {c: int((fac_cat == c).sum()) for c in cats}
     unit = "m" if basis == "distance" else "s"
     homes = _homes(twin.buildings)
     weights, _ = _weights(twin.buildings)
@@ -1108,6 +1284,9 @@ def life_circle_coverage(
                         "passed": bool(ok[i]),
                         "clause": _CLAUSE,
                         "verified": False,
+                        "category": c,
+                        "facility_id": near_id[i, code[c]],
+                        "in_twin": in_twin[c],
                     }
                 )
         b[f"lacks_{lv}min"] = ["; ".join(x) for x in lacking]
@@ -1122,6 +1301,9 @@ def life_circle_coverage(
         "passed",
         "clause",
         "verified",
+        "category",
+        "facility_id",
+        "in_twin",
     ]
     return LifeCircleCoverage(
         buildings=gpd.GeoDataFrame(b, geometry="geometry", crs=twin.crs),
