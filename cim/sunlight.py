@@ -1630,29 +1630,10 @@ def _scenarios(
             else "no proposed building id given"
         )
         raise SunlightError(msg)
-    return _without_buildings(baseline, wanted), baseline, wanted
-
-
-def _without_buildings(twin: Twin, ids: Iterable[str]) -> Twin:
-    """``twin`` without buildings ``ids`` and the rows keyed on them.
-
-    The twin refuses element and surface rows whose building is not in the
-    buildings layer, so those go first; greens on the buildings (roof gardens,
-    by an optional ``building_id`` column) go too, as they would with the
-    building. The same rule as `scenarios.edits` ``demolish``.
-    """
-    wanted = [str(i) for i in ids]
-    out = twin
-    for name in ("elements", "surfaces", "greens"):
-        table = out[name]
-        if "building_id" not in table.columns or not len(table):
-            continue
-        gone = table["building_id"].astype(str).isin(wanted).to_numpy()
-        if gone.any():
-            out = out.with_layer(name, table[~gone], estimate=False)
-    b = out.buildings
-    keep = ~b["building_id"].astype(str).isin(wanted).to_numpy()
-    return out.with_layer("buildings", b[keep], estimate=False)
+    # Match the stored ids (the check above compares them as text).
+    stored = baseline.buildings["building_id"]
+    gone = stored[stored.astype(str).isin(wanted)]
+    return baseline.without_buildings(gone), baseline, wanted
 
 
 def _runs(mask: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.intp], ...]:

@@ -458,6 +458,79 @@ class Twin:
                 new._layers[k] = v
         return new
 
+    def layers_without_buildings(
+        self, ids: Iterable[Any]
+    ) -> dict[str, gpd.GeoDataFrame | pd.DataFrame]:
+        """The layers that change when buildings ``ids`` go, with them gone.
+
+        A building takes with it the rows keyed on it: its storey elements,
+        its surfaces and the greens on it (roof gardens, by an optional
+        ``building_id`` column of the greens). Only layers that change are
+        returned; apply them with :meth:`without_buildings`, or edit them
+        further first (a replacement building).
+
+        Parameters
+        ----------
+        ids
+            Building ids, all in the buildings layer.
+
+        Returns
+        -------
+        dict
+            ``buildings`` and whichever of ``elements``, ``surfaces`` and
+            ``greens`` lose rows.
+
+        Raises
+        ------
+        LayerSchemaError
+            If an id is not a building of the twin (nothing is dropped silently).
+        """
+        wanted = list(dict.fromkeys(ids))
+        b = self.buildings
+        known = b["building_id"]
+        found = set(known[known.isin(wanted)])
+        unknown = [i for i in wanted if i not in found]
+        if unknown:
+            msg = (
+                f"building_id {', '.join(map(repr, unknown[:5]))} not in the "
+                "buildings layer; give ids of the twin's buildings"
+            )
+            raise LayerSchemaError(msg, layer="buildings", column="building_id")
+        out: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {
+            "buildings": b[~known.isin(wanted).to_numpy()]
+        }
+        for name in ("elements", "surfaces", "greens"):
+            table = self[name]
+            if "building_id" not in table.columns or not len(table):
+                continue
+            gone = table["building_id"].isin(wanted).to_numpy()
+            if gone.any():
+                out[name] = table[~gone]
+        return out
+
+    def without_buildings(self, ids: Iterable[Any]) -> Twin:
+        """A new twin without buildings ``ids`` and the rows keyed on them.
+
+        See :meth:`layers_without_buildings`; dependents go first, so the twin
+        never holds an element or surface of a building it lacks. This twin is
+        unchanged.
+
+        Parameters
+        ----------
+        ids
+            Building ids, all in the buildings layer.
+
+        Returns
+        -------
+        Twin
+        """
+        layers = self.layers_without_buildings(ids)
+        out = self
+        for name in ("elements", "surfaces", "greens", "buildings"):
+            if name in layers:
+                out = out.with_layer(name, layers[name], estimate=False)
+        return out
+
     def with_layer(self, name: str, data: Any, *, estimate: bool = True) -> Twin:
         """A new twin with layer ``name`` replaced; this twin is unchanged.
 

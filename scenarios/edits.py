@@ -494,30 +494,6 @@ def _with_layers_elements_last(twin: Twin, layers: Mapping[str, Any]) -> Twin:
     return twin if elements is None else twin.with_layer("elements", elements)
 
 
-def _greens_on(twin: Twin, building_ids: Iterable[str]) -> Any:
-    g = twin.greens
-    if "building_id" not in g.columns:
-        return np.zeros(len(g), dtype=bool)
-    return g["building_id"].isin(list(building_ids)).to_numpy()
-
-
-def _without_buildings(twin: Twin, ids: Iterable[str]) -> dict[str, Any]:
-    """The layers of ``twin`` with buildings ``ids`` and their dependents removed."""
-    ids = list(ids)
-    b = twin.buildings
-    out: dict[str, Any] = {"buildings": b[~b["building_id"].isin(ids).to_numpy()]}
-    el = twin.elements
-    if len(el) and el["building_id"].isin(ids).any():
-        out["elements"] = el[~el["building_id"].isin(ids).to_numpy()]
-    s = twin.surfaces
-    if len(s) and s["building_id"].isin(ids).any():
-        out["surfaces"] = s[~s["building_id"].isin(ids).to_numpy()]
-    on = _greens_on(twin, ids)
-    if on.any():
-        out["greens"] = twin.greens[~on]
-    return out
-
-
 def _concat(frame: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Append rows; columns new to ``frame`` keep the rows' (nullable) dtypes."""
     out = pd.concat([frame, rows], ignore_index=True)
@@ -782,7 +758,7 @@ class Demolish(_OnFeatures):
     op: ClassVar[str] = "demolish"
 
     def _apply(self, twin: Twin) -> Twin:
-        return _with_layers(twin, **_without_buildings(twin, self.ids))
+        return _with_layers(twin, **twin.layers_without_buildings(self.ids))
 
 
 _ELEMENT_KEYS = ("storey", "level", "kind", "area_m2")
@@ -1019,7 +995,7 @@ class AddBuilding(Edit):
         old = self._old(twin)
         new_id = self._target_id()
         row = self._row(twin, old)
-        layers = {} if old is None else _without_buildings(twin, [self.id])
+        layers = {} if old is None else twin.layers_without_buildings([self.id])
         base = layers.get("buildings", twin.buildings)
         layers["buildings"] = _concat(base, row)
         if self.elements:

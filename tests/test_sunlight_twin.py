@@ -397,8 +397,6 @@ def test_proposed_buildings_go_with_their_elements_surfaces_and_roof_greens(
 ):
     # Fails if sunlight_impact removes the proposed buildings alone: the twin
     # refuses element or surface rows of buildings it does not have.
-    from cim.sunlight import _without_buildings
-
     x0, y0, x1, y1, h = TOWER
     roof = shapely.Polygon([(x0, y0, h), (x1, y0, h), (x1, y1, h), (x0, y1, h)])
     twin = (
@@ -420,7 +418,7 @@ def test_proposed_buildings_go_with_their_elements_surfaces_and_roof_greens(
             ),
         )
     )
-    without = _without_buildings(twin, ["tower"])
+    without = twin.without_buildings(["tower"])
     assert without.buildings["building_id"].tolist() == ["slab"]
     assert without.elements["building_id"].tolist() == ["slab"]
     assert len(without.surfaces) == 0

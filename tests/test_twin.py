@@ -850,3 +850,18 @@ def test_translation_leaves_areas_unchanged(
     assert_allclose(
         np.subtract(sb["bounds"], sa["bounds"]), [dx, dy, dx, dy], atol=0.011
     )
+
+
+def test_without_buildings_takes_their_rows_and_refuses_unknown_ids() -> None:
+    pilot = cim.datasets.load("hangzhou_pilot")
+    assert (pilot.elements["building_id"] == "A-T4").any()
+    out = pilot.without_buildings(["A-T4"])
+    assert "A-T4" not in set(out.buildings["building_id"])
+    assert "A-T4" not in set(out.elements["building_id"])
+    assert len(out.buildings) == len(pilot.buildings) - 1
+    assert len(out.elements) == int((pilot.elements["building_id"] != "A-T4").sum())
+    assert (pilot.buildings["building_id"] == "A-T4").any()  # unchanged input
+    layers = pilot.layers_without_buildings(["A-T4"])
+    assert set(layers) == {"buildings", "elements"}
+    with pytest.raises(LayerSchemaError, match=r"'nope' not in the buildings layer"):
+        pilot.without_buildings(["A-T4", "nope"])
