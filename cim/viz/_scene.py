@@ -4,6 +4,9 @@ Used by `cim.viz.render` and `cim.viz.sunlight`; not a public API. Nothing
 here imports pyvista, VTK or matplotlib at module level: `import_pyvista`
 does, on first use, after choosing an EGL window where there is no display.
 
+Text is drawn in DejaVu Sans, or wholly in a CJK font if it has Chinese
+characters (VTK has no font fallback; see `cim.viz._fonts`).
+
 Positions on the picture are given in normalised viewport coordinates, 0 at
 the left (bottom) edge to 1 at the right (top) edge, as pyvista's scalar bar
 arguments ``position_x`` and ``position_y`` are.
@@ -14,12 +17,15 @@ from __future__ import annotations
 import math
 import os
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+
+from cim.viz._fonts import font_file
 
 __all__ = [
     "CAMERAS",
@@ -35,6 +41,7 @@ __all__ = [
     "screen_px",
     "set_font",
     "style_scalar_bar",
+    "text_units",
     "text_width",
     "title_top",
 ]
@@ -60,24 +67,8 @@ _VTK_FONT_FILE: Final = 4  # vtkTextProperty font family "from a file"
 _TITLE_LINE_PX: Final = 30.0
 _TITLE_PT: Final = 12  # pyvista font size of the title (24 in VTK)
 _MARGIN: Final = 0.02
-
-
-def font_file() -> str | None:
-    """Path of DejaVu Sans, shipped with matplotlib, for text in pictures.
-
-    VTK's own sans-serif font draws ``[`` and ``]`` like parentheses and
-    lacks many characters (``²``, ``≥``); DejaVu Sans has Latin, Greek and
-    Cyrillic (not CJK).
-
-    Returns
-    -------
-    str or None
-        The ``.ttf`` file, or None if matplotlib's copy is missing.
-    """
-    import matplotlib as mpl
-
-    path = Path(mpl.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    return str(path) if path.is_file() else None
+#: Width of a wide (CJK) character, in average DejaVu Sans characters [-].
+_WIDE: Final = 1.75
 
 
 def set_font(prop: Any, font: str | None) -> None:
@@ -88,7 +79,8 @@ def set_font(prop: Any, font: str | None) -> None:
     prop
         A ``vtkTextProperty``.
     font
-        A ``.ttf`` file (see `font_file`); None keeps VTK's font.
+        A ``.ttf``, ``.otf`` or ``.ttc`` file (see `font_file`, which
+        chooses it for the text); None keeps VTK's font.
     """
     if font is not None:
         prop.SetFontFamily(_VTK_FONT_FILE)
@@ -256,13 +248,33 @@ def title_top(text: str, window_height: int) -> float:
     return 1.0 - (lines * _TITLE_LINE_PX + 10.0) / window_height
 
 
-def text_width(text: str, font_size: float, window_width: int) -> float:
-    """Estimated width of one line of DejaVu Sans text, 0 to 1 of the picture.
+def text_units(text: str) -> float:
+    """Width of one line of text, in average DejaVu Sans characters.
+
+    Wide characters (Chinese, fullwidth forms) count `_WIDE`.
 
     Parameters
     ----------
     text
         The text.
+
+    Returns
+    -------
+    float
+        [-]
+    """
+    wide = sum(unicodedata.east_asian_width(c) in "WF" for c in text)
+    return len(text) + (_WIDE - 1.0) * wide
+
+
+def text_width(text: str, font_size: float, window_width: int) -> float:
+    """Estimated width of one line of text, 0 to 1 of the picture.
+
+    Parameters
+    ----------
+    text
+        The text; Chinese characters are wider than Latin ones (see
+        `text_units`).
     font_size
         Font size as given to pyvista [points].
     window_width
@@ -272,11 +284,14 @@ def text_width(text: str, font_size: float, window_width: int) -> float:
     -------
     float
     """
-    return 0.58 * font_size * len(text) / window_width
+    return 0.58 * font_size * text_units(text) / window_width
 
 
 def add_title(plotter: Any, text: str) -> Any:
-    """Write ``text`` at the top left of the picture, in DejaVu Sans.
+    """Write ``text`` at the top left of the picture.
+
+    The font is DejaVu Sans, or a CJK font if ``text`` has Chinese
+    characters (see `font_file`).
 
     Unlike pyvista's corner text, which shrinks to fit, every line keeps the
     same size whatever the number of lines (see `title_top`).
@@ -303,7 +318,7 @@ def add_title(plotter: Any, text: str) -> Any:
     prop = actor.GetTextProperty()
     prop.SetVerticalJustificationToTop()
     prop.SetJustificationToLeft()
-    set_font(prop, font_file())
+    set_font(prop, font_file(text))
     return actor
 
 
@@ -358,7 +373,11 @@ def style_scalar_bar(
     ticks: npt.NDArray[np.float64] | None = None,
     fmt: str | None = None,
 ) -> None:
-    """Draw a scalar bar's text in DejaVu Sans, with labels at ``ticks``.
+    """Set a scalar bar's fonts, and its labels at ``ticks``.
+
+    Each of its title, labels and annotations (the names of a category
+    legend, "no data") is drawn in DejaVu Sans, or in a CJK font if it has
+    Chinese characters (see `font_file`). Call it once they are set.
 
     Parameters
     ----------
@@ -370,13 +389,16 @@ def style_scalar_bar(
     fmt
         printf format of the labels.
     """
-    font = font_file()
-    for prop in (
-        actor.GetTitleTextProperty(),
-        actor.GetLabelTextProperty(),
-        actor.GetAnnotationTextProperty(),
-    ):
-        set_font(prop, font)
+    table = actor.GetLookupTable()
+    annotations = [str(actor.GetNanAnnotation() or "")]
+    if table is not None:
+        annotations += [
+            str(table.GetAnnotation(i))
+            for i in range(table.GetNumberOfAnnotatedValues())
+        ]
+    set_font(actor.GetTitleTextProperty(), font_file(str(actor.GetTitle() or "")))
+    set_font(actor.GetLabelTextProperty(), font_file())
+    set_font(actor.GetAnnotationTextProperty(), font_file(*annotations))
     actor.SetVerticalTitleSeparation(12)
     if ticks is not None:
         from vtkmodules.vtkCommonCore import vtkDoubleArray

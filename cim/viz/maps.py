@@ -20,6 +20,7 @@ import shapely
 
 from cim.io.files import atomic_path
 from cim.meshes import NAN_COLOR, _category_colors, _column_label, _column_values
+from cim.viz._fonts import fit_figure_fonts, quiet_missing_glyphs
 from cim.viz._furniture import add_scale_bar, bare_axes
 
 if TYPE_CHECKING:
@@ -132,13 +133,21 @@ def plot_layers(
     Returns
     -------
     matplotlib.axes.Axes
-        The axes, in the twin's CRS [m] with an equal aspect.
+        The axes, in the twin's CRS [m] with an equal aspect. Texts of its
+        figure with Chinese characters fall back on an installed CJK font
+        (see `cim.viz._fonts`).
 
     Raises
     ------
     KeyError
         If ``column`` is not a buildings column; the message names the
         numeric and categorical columns there are.
+
+    Warns
+    -----
+    cim.errors.FontWarning
+        Once per process, if a text has Chinese characters and no CJK font
+        is installed.
 
     Examples
     --------
@@ -222,6 +231,7 @@ def plot_layers(
             bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1},
             zorder=10,
         )
+    fit_figure_fonts(ax.figure)
     return ax
 
 
@@ -373,7 +383,10 @@ def save_map(
     # A bare Figure prints through the Agg canvas: no pyplot, no display.
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_layers(twin, ax=figure.add_subplot(), **kwargs)
-    with atomic_path(target, suffix=target.suffix or ".png") as tmp:
+    with (
+        quiet_missing_glyphs(),
+        atomic_path(target, suffix=target.suffix or ".png") as tmp,
+    ):
         figure.savefig(tmp, format=target.suffix.lstrip(".") or "png")
     _log.info("saved map of %s to %s", twin.name, target)
     return target

@@ -215,8 +215,8 @@ def _add_coloured(
         )
         # The names stand left of the colour blocks.
         names = [*categories, "no data"] if missing else categories
-        longest = max((len(c) for c in names), default=0)
-        left = _KEY_X - text_width("x" * longest, _BAR_LABEL_PT, width) - 0.02
+        longest = max((text_width(c, _BAR_LABEL_PT, width) for c in names), default=0)
+        left = _KEY_X - longest - 0.02
         left = min(
             left, _KEY_X + _BAR_W / 2 - text_width(label, _BAR_TITLE_PT, width) / 2
         )
@@ -303,7 +303,8 @@ def render(
         Draw the edges of the mesh faces.
     title
         Text at the top left; None for the twin's name and the column, ``""``
-        for no text.
+        for no text. Text with Chinese characters is drawn in an installed
+        CJK font (see `cim.viz._fonts`).
     lod
         Level of detail, see `cim.meshes.twin_meshes`.
 
@@ -320,6 +321,12 @@ def render(
         numeric and categorical columns there are.
     ValueError
         If ``camera`` or ``lod`` is not known.
+
+    Warns
+    -----
+    cim.errors.FontWarning
+        Once per process, if a text has Chinese characters and no CJK font
+        is installed.
 
     Examples
     --------

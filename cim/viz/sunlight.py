@@ -33,6 +33,7 @@ import shapely
 from cim.io.files import atomic_path
 from cim.meshes import Lod, twin_meshes
 from cim.sunlight import SunlightCheck, SunlightImpact
+from cim.viz._fonts import fit_figure_fonts, quiet_missing_glyphs
 from cim.viz._furniture import add_scale_bar, bare_axes
 from cim.viz._scene import (
     add_title,
@@ -47,6 +48,7 @@ from cim.viz._scene import (
     screen_px,
     set_font,
     style_scalar_bar,
+    text_units,
     text_width,
     title_top,
 )
@@ -245,7 +247,8 @@ def _add_key(
     from vtkmodules.vtkRenderingAnnotation import vtkLegendBoxActor
 
     width_px, height_px = plotter.window_size
-    longest = max(len(label) for label, _, _ in entries)
+    labels = [label for label, _, _ in entries]
+    longest = max(text_units(label) for label in labels)
     width = min((longest + 3) * _KEY_CHAR_PX / width_px, 0.99 - left)
     height = len(entries) * _KEY_LINE_PX / height_px
     key = vtkLegendBoxActor()
@@ -255,7 +258,7 @@ def _add_key(
         key.SetEntry(i, _symbol(pvm, face, color), label, [-1.0, -1.0, -1.0])
     key.SetScalarVisibility(True)
     prop = key.GetEntryTextProperty()
-    set_font(prop, font_file())
+    set_font(prop, font_file(*labels))
     prop.SetColor(0.0, 0.0, 0.0)
     key.GetPositionCoordinate().SetValue(0.99 - width, 0.03)
     key.GetPosition2Coordinate().SetValue(width, height)
@@ -339,6 +342,12 @@ def render_sunlight(
         If ``rule_id`` or ``camera`` is unknown.
     TypeError
         If ``result`` is not a sunlight result.
+
+    Warns
+    -----
+    cim.errors.FontWarning
+        Once per process, if a text has Chinese characters and no CJK font
+        is installed.
     """
     shown = _shown(result, rule_id)
     check_camera(camera)
@@ -560,6 +569,12 @@ def plot_sunlight(
         If ``rule_id`` is unknown.
     TypeError
         If ``result`` is not a sunlight result.
+
+    Warns
+    -----
+    cim.errors.FontWarning
+        Once per process, if a text has Chinese characters and no CJK font
+        is installed.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -698,6 +713,7 @@ def plot_sunlight(
         text = f"{text}\n{shown.when()}"
     if text:
         ax.set_title(text)
+    fit_figure_fonts(ax.figure)
     return ax
 
 
@@ -737,7 +753,10 @@ def save_sunlight_map(
     target = Path(path)
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_sunlight(twin, result, ax=figure.add_subplot(), **kwargs)
-    with atomic_path(target, suffix=target.suffix or ".png") as tmp:
+    with (
+        quiet_missing_glyphs(),
+        atomic_path(target, suffix=target.suffix or ".png") as tmp,
+    ):
         # "tight" keeps the key, drawn beside the axes, in the picture.
         figure.savefig(
             tmp, format=target.suffix.lstrip(".") or "png", bbox_inches="tight"
