@@ -239,7 +239,7 @@ def _write_csv_atomic(frame: Any, path: Path) -> None:
 
 def _cmd_render(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
-    from cim.viz.render import render
+    from cim.viz.render3d import render
 
     with _warnings_shown(args.quiet):
         twin = read_gpkg(args.file)
@@ -541,7 +541,7 @@ def _cmd_demo(args: argparse.Namespace, progress: _Progress) -> int:
     _write_csv_atomic(result.breakdown, out / "takeoff.csv")
     from cim.takeoff import with_floor_areas
     from cim.viz.maps import save_map
-    from cim.viz.render import render
+    from cim.viz.render3d import render
 
     with progress.step("3D picture and map"):
         pictured = with_floor_areas(twin, "zhejiang-future-community")

@@ -53,7 +53,7 @@ def _assert_not_blank(img: np.ndarray, *, min_colours: int = 200) -> None:
 
 def test_import_leaves_heavy_modules_out():
     code = (
-        "import sys, cim, cim.viz, cim.viz.render, cim.viz.maps, cim.meshes, "
+        "import sys, cim, cim.viz, cim.viz.render3d, cim.viz.maps, cim.meshes, "
         "cim.io.mesh;"
         "print(','.join(m for m in ('pyvista', 'vtk', 'vtkmodules', 'matplotlib')"
         " if m in sys.modules))"
@@ -62,6 +62,21 @@ def test_import_leaves_heavy_modules_out():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+def test_render_stays_the_function_whatever_was_imported_first():
+    # A submodule named like the function (cim/viz/render.py) replaced the
+    # function on the package once anything imported it: `from cim.viz import
+    # render` then gave a module ("'module' object is not callable").
+    code = (
+        "import cim.viz.sunlight, cim.viz.render3d;"
+        "from cim.viz import render, render_sunlight, plot_layers;"
+        "print(all(callable(f) for f in (render, render_sunlight, plot_layers)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "True"
 
 
 # -- render --------------------------------------------------------------------

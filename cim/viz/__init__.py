@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cim.viz.maps import plot_layers, save_map
-    from cim.viz.render import render
+    from cim.viz.render3d import render
     from cim.viz.sunlight import plot_sunlight, render_sunlight, save_sunlight_map
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _WHERE = {
-    "render": "cim.viz.render",
+    "render": "cim.viz.render3d",
     "plot_layers": "cim.viz.maps",
     "save_map": "cim.viz.maps",
     "render_sunlight": "cim.viz.sunlight",

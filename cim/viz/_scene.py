@@ -1,6 +1,6 @@
 """Shared pieces of the 3D pictures: pyvista import, fonts, camera, legends.
 
-Used by `cim.viz.render` and `cim.viz.sunlight`; not a public API. Nothing
+Used by `cim.viz.render3d` and `cim.viz.sunlight`; not a public API. Nothing
 here imports pyvista, VTK or matplotlib at module level: `import_pyvista`
 does, on first use, after choosing an EGL window where there is no display.
 

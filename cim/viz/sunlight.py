@@ -304,7 +304,7 @@ def render_sunlight(
     window_size
         Width and height of the picture [pixels].
     camera
-        A view of `cim.viz.render.CAMERAS` or a pyvista camera position in the
+        A view of `cim.viz.render3d.CAMERAS` or a pyvista camera position in the
         local frame (metres from the lower left corner of ``bounds``).
     bounds
         ``(xmin, ymin, xmax, ymax)`` to frame, in the twin's CRS [m]; by
