@@ -747,7 +747,12 @@ def plan_package(
             target = gfa.reindex(sel).to_numpy() + added * footprint / footprint.sum()
             max_floors = int(f.get("max_floors", params.get("max_floors", 33)))
             floors = whole_storeys(target, footprint, max_floors=max_floors)
-            sh = float(f.get("storey_height_m", params.get("new_storey_height_m", 3.0)))
+            sh = float(
+                f.get(
+                    "storey_height_m",
+                    params.get("new_storey_height_m", E.storey_height(twin)),
+                )
+            )
             built = int(year if year is not None else classification.year)
             ratio = float(params.get("rehousing_ratio", 1.0))
             dwelling = E.dwelling_gfa(twin)
