@@ -12,7 +12,8 @@ the columns of :data:`ELEMENTS`. Two ways to get one:
 
 - the simple case, :func:`storeys_from_buildings`: one ``floor`` element per
   storey, of the footprint's area, from the buildings layer's ``floors`` and
-  ``height_m``;
+  ``height_m``, plus the clear-height bands of a pitched-roof attic where the
+  layer describes one (:data:`ATTIC_COLUMNS`, e.g. from CityJSON LoD2 roofs);
 - the detailed case: an element table written by hand, exported from a
   drawing or read from IFC, checked by :func:`validate_elements`.
 
@@ -25,9 +26,10 @@ the structure above. Neither is the finished clear height.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cim.crs import check_metric_crs
@@ -36,6 +38,8 @@ from cim.estimate import defaults
 from cim.layers import Column, LayerSchema
 
 __all__ = [
+    "ATTIC_BREAKS_M",
+    "ATTIC_COLUMNS",
     "CONDITION_ATTRIBUTES",
     "ELEMENTS",
     "ELEMENT_KINDS",
@@ -79,6 +83,23 @@ CONDITION_ATTRIBUTES: Mapping[str, str] = {
 }
 
 _NAN = float("nan")
+
+#: Structural clear heights bounding the bands of a pitched-roof space [m]:
+#: GB/T 50353-2013 §3.0.3 counts 2.10 m and above in full, 1.20 m to 2.10 m
+#: half, below 1.20 m not at all.
+ATTIC_BREAKS_M: Final = (1.20, 2.10)
+
+#: Optional columns of the buildings layer describing a pitched-roof attic
+#: above the top storey, all [m2] of plan area: the whole attic, the part with
+#: a structural clear height of at least 1.20 m, and of at least 2.10 m (the
+#: :data:`ATTIC_BREAKS_M`). :func:`cim.io.cityjson.read_cityjson` writes them
+#: from LoD2 roofs; :func:`storeys_from_buildings` turns them into ``attic``
+#: elements.
+ATTIC_COLUMNS: Final = (
+    "attic_area_m2",
+    "attic_area_clear120_m2",
+    "attic_area_clear210_m2",
+)
 
 #: Schema of the element table (no geometry: elements are rows, not shapes).
 ELEMENTS = LayerSchema(
@@ -355,18 +376,29 @@ def storeys_from_buildings(
     Each building of ``floors`` storeys gets storeys ``1F`` ... ``nF`` (levels
     1 ... n), each one enclosed ``floor`` element inside the main structure
     whose area is the footprint's area (courtyards excluded) and whose
-    structural height is ``height_m / floors``, or ``storey_height_m`` where the
-    height is unknown. Basements, balconies and the rest need a detailed
-    element table.
+    structural height is the building's ``storey_height_m`` column where the
+    layer has one, else ``height_m / floors``, else the ``storey_height_m``
+    argument.
+
+    A building whose ``attic_area_m2`` (see :data:`ATTIC_COLUMNS`) is above 0
+    also gets its pitched-roof attic as the storey above, ``(n+1)F``: up to
+    three ``attic`` elements, ids ``"<building_id>/<storey>#<band>"`` as
+    :func:`attic_elements` makes them, with the area below 1.20 m, from 1.20 m
+    to 2.10 m and from 2.10 m of structural clear height, and
+    ``clear_height_m`` the band's lowest (0, 1.20 and 2.10 m), so that the
+    take-off counts them by GB/T 50353-2013 §3.0.3 rather than as a storey.
+    Basements, balconies and the rest need a detailed element table.
 
     Parameters
     ----------
     buildings
         A buildings layer (GeoDataFrame in a metric CRS) with ``building_id``,
-        ``floors`` and ``height_m`` (see :data:`cim.layers.SCHEMAS`).
+        ``floors`` and ``height_m`` (see :data:`cim.layers.SCHEMAS`), and
+        optionally ``storey_height_m`` [m] and the :data:`ATTIC_COLUMNS` [m2].
     storey_height_m
-        Structural storey height used where ``height_m`` is missing [m];
-        default from ``assets/defaults.toml`` (3.0 m).
+        Structural storey height used where neither the building's
+        ``storey_height_m`` nor ``height_m`` is known [m]; default from
+        ``assets/defaults.toml`` (3.0 m).
 
     Returns
     -------
@@ -378,7 +410,9 @@ def storeys_from_buildings(
     ------
     LayerSchemaError
         If a building has no ``floors`` (fill estimates first with
-        :func:`cim.estimate.fill_building_estimates`) or fewer than one.
+        :func:`cim.estimate.fill_building_estimates`) or fewer than one, or
+        its attic areas are missing, negative or not nested (whole attic >=
+        part from 1.20 m >= part from 2.10 m).
     CRSError
         If the layer is not in a metric CRS.
 
@@ -434,6 +468,9 @@ def storeys_from_buildings(
         height = np.full(len(buildings), np.nan)
     n = floors.astype(np.intp)
     per_storey = np.where(np.isfinite(height), height / floors, sh)
+    if "storey_height_m" in buildings.columns:
+        own = buildings["storey_height_m"].to_numpy(dtype="float64", na_value=np.nan)
+        per_storey = np.where(np.isfinite(own) & (own > 0), own, per_storey)
     footprint = np.asarray(buildings.geometry.area, dtype="float64")
 
     row = np.repeat(np.arange(len(n)), n)
@@ -462,7 +499,78 @@ def storeys_from_buildings(
             "projection_m": np.nan,
         }
     )
-    return out
+    attics = _attic_rows(buildings, ids, n, per_storey)
+    if attics is None:
+        return out
+    # Each building's attic right after its storeys.
+    attic_row = attics.pop("_row").to_numpy()
+    both = pd.concat([out, attics], ignore_index=True)
+    order = np.argsort(np.concatenate([row, attic_row]), kind="stable")
+    return both.iloc[order].reset_index(drop=True)
+
+
+def _attic_rows(
+    buildings: pd.DataFrame,
+    ids: pd.Series,
+    n: npt.NDArray[np.intp],
+    per_storey: npt.NDArray[np.float64],
+) -> pd.DataFrame | None:
+    """Attic band elements from the :data:`ATTIC_COLUMNS`, or None if none."""
+    if ATTIC_COLUMNS[0] not in buildings.columns:
+        return None
+    total = buildings[ATTIC_COLUMNS[0]].to_numpy(dtype="float64", na_value=np.nan)
+    has = np.isfinite(total) & (total > 0)
+    if not has.any():
+        return None
+    above = [total]
+    for col in ATTIC_COLUMNS[1:]:
+        if col not in buildings.columns:
+            msg = (
+                f"layer 'buildings' has {ATTIC_COLUMNS[0]!r} but lacks {col!r}; "
+                "give the attic's area by clear height, or drop the attic columns"
+            )
+            raise LayerSchemaError(msg, layer="buildings", column=col)
+        above.append(buildings[col].to_numpy(dtype="float64", na_value=np.nan))
+    bands = np.column_stack(
+        [above[0] - above[1], above[1] - above[2], above[2]]
+    )  # (b, 3): below 1.20 m, 1.20 to 2.10 m, from 2.10 m
+    tol = 1e-6 * np.maximum(1.0, total)
+    bad = has & ~(np.isfinite(bands) & (bands >= -tol[:, None])).all(axis=1)
+    if bad.any():
+        msg = (
+            f"layer 'buildings': buildings {_ids(ids[bad])} have attic areas "
+            f"({', '.join(ATTIC_COLUMNS)}) that are missing, negative or not "
+            "nested; each must be at most the one before it"
+        )
+        raise LayerSchemaError(
+            msg, layer="buildings", column=ATTIC_COLUMNS[0], feature_id=list(ids[bad])
+        )
+    keep = has[:, None] & (bands > tol[:, None])
+    row, band = np.nonzero(keep)
+    level = n[row] + 1
+    bid = ids.to_numpy(dtype=object)[row]
+    storey = pd.Series(level).astype("str") + "F"
+    eid = bid + "/" + storey.to_numpy(dtype=object) + "#" + band.astype(str)
+    clear = np.array([0.0, *ATTIC_BREAKS_M])
+    true = pd.array(np.ones(len(row), dtype=bool), dtype="boolean")
+    return pd.DataFrame(
+        {
+            "building_id": pd.array(bid, dtype="str"),
+            "storey": storey.astype("str"),
+            "level": pd.array(level, dtype="Int64"),
+            "element_id": pd.array(eid, dtype="str"),
+            "kind": pd.array(["attic"] * len(row), dtype="str"),
+            "area_m2": np.maximum(bands[row, band], 0.0),
+            "elevation_m": n[row] * per_storey[row],
+            "structural_height_m": np.nan,
+            "clear_height_m": clear[band],
+            "enclosed": true,
+            "inside_structure": true.copy(),
+            "sill_height_m": np.nan,
+            "projection_m": np.nan,
+            "_row": row,
+        }
+    )
 
 
 def attic_elements(
@@ -471,7 +579,7 @@ def attic_elements(
     length_m: float,
     profile_x_m: Sequence[float],
     profile_clear_height_m: Sequence[float],
-    breaks_m: Sequence[float] = (1.20, 2.10),
+    breaks_m: Sequence[float] = ATTIC_BREAKS_M,
 ) -> pd.DataFrame:
     """Split a sloped attic into clear-height bands, one ``attic`` element each.
 

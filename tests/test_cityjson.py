@@ -45,6 +45,7 @@ from cim.io.cityjson import (
     twin_from_cityjson,
     write_cityjson,
 )
+from cim.takeoff import twin_takeoff
 from geometry.polygons3d import mesh_from_surfaces, signed_volume
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityjson"
@@ -1154,3 +1155,370 @@ def test_write_several_lods_and_select_one(tmp_path: Path) -> None:
         high.buildings, surfaces, tmp_path / "low.city.json", crs=28992, lod=1.2
     )
     assert set(read_cityjson(only).surfaces["lod"]) == {"1.2"}
+
+
+# -- storeys from roofs ---------------------------------------------------------------
+#
+# Synthetic LoD2 buildings whose storeys and attic bands are worked out by hand.
+# The gable house: 10 m along the ridge, 8 m across, eaves at 6 m, ridge at
+# 9 m, so the roof rises 0.75 m per metre from each eave. With 3 m storeys it
+# has round(6 / 3) = 2 storeys and an attic floored at the eave, whose clear
+# height reaches 1.20 m 1.6 m in from each eave and 2.10 m 2.8 m in:
+#   attic plan             10 x 8             = 80 m2
+#   clear >= 1.20 m        10 x (8 - 2 x 1.6) = 48 m2
+#   clear >= 2.10 m        10 x (8 - 2 x 2.8) = 24 m2
+# and GB/T 50353-2013 counts 2 x 80 + 24 + (48 - 24) / 2 = 196 m2, where
+# ridge / 3 m would have made it 3 x 80 = 240 m2.
+
+ORIGIN = (85000.0, 447000.0)  # RD New, near Delft
+GABLE_M2 = {"attic_area_m2": 80.0, "attic_area_clear120_m2": 48.0}
+GABLE_M2["attic_area_clear210_m2"] = 24.0
+A_TOL_M2 = 1e-6
+
+
+def solid(
+    vertices: list[tuple[float, float, float]], faces: list[tuple[list[int], str]]
+) -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """A Solid of outward faces (ring, semantic type), vertices local to it."""
+    types = sorted({t for _, t in faces})
+    geom = {
+        "type": "Solid",
+        "lod": "2.2",
+        "boundaries": [[[ring] for ring, _ in faces]],
+        "semantics": {
+            "surfaces": [{"type": t} for t in types],
+            "values": [[types.index(t) for _, t in faces]],
+        },
+    }
+    return vertices, geom
+
+
+def box(
+    x0: float, y0: float, lx: float, wy: float, h: float
+) -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """A flat-roofed block."""
+    v = [
+        (x0 + dx, y0 + dy, z)
+        for z in (0.0, h)
+        for dx, dy in ((0, 0), (lx, 0), (lx, wy), (0, wy))
+    ]
+    g, w, r = "GroundSurface", "WallSurface", "RoofSurface"
+    faces = [([0, 3, 2, 1], g), ([0, 1, 5, 4], w), ([1, 2, 6, 5], w)]
+    faces += [([2, 3, 7, 6], w), ([3, 0, 4, 7], w), ([4, 5, 6, 7], r)]
+    return solid(v, faces)
+
+
+def gable(
+    eave: float = 6.0, ridge: float = 9.0, overhang: float = 0.0
+) -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """The 10 x 8 m gable house, ridge along x; eaves ``overhang`` m out."""
+    lx, wy = 10.0, 8.0
+    slope = (ridge - eave) / (wy / 2)
+    top = eave - overhang * slope  # wall top: the soffit under an overhang
+    g, w, r = "GroundSurface", "WallSurface", "RoofSurface"
+    v = [(0.0, 0.0, 0.0), (lx, 0.0, 0.0), (lx, wy, 0.0), (0.0, wy, 0.0)]
+    v += [(0.0, 0.0, top), (lx, 0.0, top), (lx, wy, top), (0.0, wy, top)]
+    faces = [([0, 3, 2, 1], g), ([0, 1, 5, 4], w), ([2, 3, 7, 6], w)]
+    if overhang == 0:
+        v += [(0.0, wy / 2, ridge), (lx, wy / 2, ridge)]
+        faces += [([3, 0, 4, 8, 7], w), ([1, 2, 6, 9, 5], w)]
+        faces += [([4, 5, 9, 8], r), ([6, 7, 8, 9], r)]
+        return solid(v, faces)
+    o = overhang
+    v += [(0.0, -o, top), (lx, -o, top), (lx, wy + o, top), (0.0, wy + o, top)]
+    v += [(0.0, wy / 2, ridge), (lx, wy / 2, ridge)]
+    soffit = "OuterCeilingSurface"
+    faces += [([4, 5, 9, 8], soffit), ([6, 7, 11, 10], soffit)]
+    faces += [([3, 0, 4, 8, 12, 11, 7], w), ([1, 2, 6, 10, 13, 9, 5], w)]
+    faces += [([8, 9, 13, 12], r), ([10, 11, 12, 13], r)]
+    return solid(v, faces)
+
+
+def hip(
+    side: float = 10.0, eave: float = 3.0, apex: float = 9.0
+) -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """A square house under a pyramid roof."""
+    v, _ = box(0.0, 0.0, side, side, eave)
+    v = [*v, (side / 2, side / 2, apex)]
+    g, w, r = "GroundSurface", "WallSurface", "RoofSurface"
+    faces = [([0, 3, 2, 1], g), ([0, 1, 5, 4], w), ([1, 2, 6, 5], w)]
+    faces += [([2, 3, 7, 6], w), ([3, 0, 4, 7], w)]
+    faces += [([4, 5, 8], r), ([5, 6, 8], r), ([6, 7, 8], r), ([7, 4, 8], r)]
+    return solid(v, faces)
+
+
+def city(
+    tmp_path: Path,
+    buildings: dict[str, list[tuple[list[tuple[float, float, float]], dict]]],
+    attributes: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """A CityJSON 2.0 file in RD New; several solids make BuildingParts."""
+    vertices: list[list[int]] = []
+    objects: dict[str, Any] = {}
+
+    def place(part: tuple[list[tuple[float, float, float]], dict]) -> dict:
+        verts, geom = part
+        base = len(vertices)
+        vertices.extend([round(c * 1000) for c in p] for p in verts)
+        geom = json.loads(json.dumps(geom))
+        for shell in geom["boundaries"]:
+            for face in shell:
+                face[0] = [base + i for i in face[0]]
+        return geom
+
+    for bid, parts in buildings.items():
+        obj: dict[str, Any] = {"type": "Building"}
+        if attributes and bid in attributes:
+            obj["attributes"] = attributes[bid]
+        if len(parts) == 1:
+            obj["geometry"] = [place(parts[0])]
+        else:
+            obj["geometry"] = []
+            obj["children"] = [f"{bid}-{k}" for k in range(len(parts))]
+            for k, part in enumerate(parts):
+                objects[f"{bid}-{k}"] = {
+                    "type": "BuildingPart",
+                    "parents": [bid],
+                    "geometry": [place(part)],
+                }
+        objects[bid] = obj
+    doc = {
+        "type": "CityJSON",
+        "version": "2.0",
+        "transform": {"scale": [0.001] * 3, "translate": [*ORIGIN, 0.0]},
+        "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/28992"},
+        "CityObjects": objects,
+        "vertices": vertices,
+    }
+    return dump(tmp_path, doc, "roofs.city.json")
+
+
+def test_gable_house_has_two_storeys_and_an_attic_by_clear_height(
+    tmp_path: Path,
+) -> None:
+    path = city(tmp_path, {"house": [gable()], "block": [box(30.0, 0.0, 20, 12, 18)]})
+    data, caught = read_recording(path)
+    assert caught == []  # closed, outward shells: nothing to repair
+    b = data.buildings.set_index("building_id")
+    assert_allclose(b.loc["house", "height_m"], 9.0, atol=H_TOL)  # still the ridge
+    assert b["floors"].tolist() == [2, 6]
+    assert b["floors_source"].tolist() == ["height", "height"]
+    assert_allclose(b["storey_height_m"], [3.0, 3.0], atol=H_TOL)
+    for col, m2 in GABLE_M2.items():
+        assert_allclose(b.loc["house", col], m2, atol=A_TOL_M2)
+        assert b.loc["block", col] == 0.0  # flat: no attic
+
+    with pytest.warns(RepairWarning, match="estimated 2 storey counts from height"):
+        twin = twin_from_cityjson(path)
+    result = twin_takeoff(twin)
+    bd = result.breakdown.set_index("element_id")
+    house = bd[bd["building_id"] == "house"]
+    assert list(house.index) == [
+        "house/1F",
+        "house/2F",
+        "house/3F#0",
+        "house/3F#1",
+        "house/3F#2",
+    ]
+    assert_allclose(house["area_m2"], [80, 80, 32, 24, 24], atol=A_TOL_M2)
+    assert list(house["gfa_rule_id"].iloc[2:]) == [
+        "gbt50353-3.0.3-excluded",
+        "gbt50353-3.0.3-half",
+        "gbt50353-3.0.3-full",
+    ]
+    gfa = result.by_building["gross_floor_area_m2"]
+    assert_allclose(gfa["house"], 2 * 80 + 24 / 2 + 24, atol=A_TOL_M2)
+    assert_allclose(gfa["block"], 6 * 20 * 12, atol=A_TOL_M2)
+
+
+def test_roof_overhangs_are_cut_at_the_walls(tmp_path: Path) -> None:
+    # Eaves 0.8 m beyond the walls reach 0.6 m lower: the eave over the
+    # footprint, and so the attic, stay those of the house without them.
+    path = city(tmp_path, {"house": [gable(overhang=0.8)]})
+    data, caught = read_recording(path)
+    assert caught == []
+    b = data.buildings.iloc[0]
+    assert_allclose(data.buildings.geometry.area, 80.0, atol=A_TOL_M2)
+    assert b["floors"] == 2
+    for col, m2 in GABLE_M2.items():
+        assert_allclose(b[col], m2, atol=A_TOL_M2)
+
+
+def test_pyramid_roof_attic_has_two_levels(tmp_path: Path) -> None:
+    # 10 x 10 m, eaves at 3 m, apex at 9 m: 1 storey, attic floored at 3 m.
+    # Over a pyramid the plan above height t shrinks as the square of
+    # (apex - t) / (apex - eave), so with the floor at 3 m:
+    #   clear >= 1.20 m: 100 (4.8 / 6)^2 = 64, >= 2.10 m: 100 (3.9 / 6)^2 = 42.25;
+    # one can stand in a second level floored at 3 + 3 = 6 m:
+    #   plan 100 (3 / 6)^2 = 25, >= 1.20 m: 100 (1.8 / 6)^2 = 9,
+    #   >= 2.10 m: 100 (0.9 / 6)^2 = 2.25 (>= 1 % of the roof's plan);
+    # and not in a third, at 9 m.
+    # With the apex at 8.2 m the second level has 2.10 m over only
+    # 100 (0.1 / 5.2)^2 = 0.04 m2 (< 0.5 m2), so it is no level; the first
+    # has 100 (4 / 5.2)^2 m2 from 1.20 m and 100 (3.1 / 5.2)^2 m2 from 2.10 m.
+    low = ([(x + 30.0, y, z) for x, y, z in hip(apex=8.2)[0]], hip(apex=8.2)[1])
+    path = city(tmp_path, {"house": [hip()], "low": [low]})
+    data, caught = read_recording(path)
+    assert caught == []
+    b = data.buildings.set_index("building_id")
+    assert b["floors"].tolist() == [1, 1]
+    assert_allclose(b["attic_area_m2"], [100 + 25, 100], atol=A_TOL_M2)
+    assert_allclose(
+        b["attic_area_clear120_m2"], [64 + 9, 100 * (4 / 5.2) ** 2], atol=A_TOL_M2
+    )
+    assert_allclose(
+        b["attic_area_clear210_m2"],
+        [42.25 + 2.25, 100 * (3.1 / 5.2) ** 2],
+        atol=A_TOL_M2,
+    )
+
+
+def test_low_pitched_roof_void_is_no_attic(tmp_path: Path) -> None:
+    # Ridge 2 m above the eaves: nowhere 2.10 m of clear height.
+    path = city(tmp_path, {"house": [gable(eave=6.0, ridge=8.0)]})
+    b = read_recording(path)[0].buildings.iloc[0]
+    assert b["floors"] == 2
+    assert b["attic_area_m2"] == 0.0
+
+
+def test_one_storey_annex_does_not_lower_the_eave(tmp_path: Path) -> None:
+    # The gable house with a 10 x 4 m flat-roofed annex of 3 m on its north
+    # side, as two BuildingParts. A rule taking the building's lowest roof
+    # edge (3 m) would give 1 storey and an attic floored at 3 m. The annex
+    # stands over 1 storey, the house over 2: the plan-weighted mean is
+    # (80 x 2 + 40 x 1) / 120 = 1.67, so 2; the attic is the house's alone.
+    annex = box(0.0, 8.0, 10, 4, 3)
+    path = city(tmp_path, {"house": [gable(), annex]})
+    b = read_recording(path)[0].buildings.iloc[0]
+    assert b["parts"] == 2
+    assert b["floors"] == 2
+    assert_allclose(b["storey_height_m"], 3.0, atol=H_TOL)
+    for col, m2 in GABLE_M2.items():
+        assert_allclose(b[col], m2, atol=A_TOL_M2)
+
+
+def test_storey_height_for_the_estimate(tmp_path: Path) -> None:
+    path = city(tmp_path, {"block": [box(0.0, 0.0, 20, 12, 18)]})
+    assert read_cityjson(path, storey_height_m=3.6).buildings["floors"][0] == 5
+    with pytest.warns(RepairWarning, match=r"/ 3\.6 m"):
+        twin = twin_from_cityjson(path, storey_height_m=3.6)
+    assert twin.buildings["floors"].tolist() == [5]
+    assert_allclose(twin.buildings["storey_height_m"], 3.6, atol=H_TOL)
+    with pytest.raises(ValueError, match="invalid storey_height_m"):
+        read_cityjson(path, storey_height_m=0)
+
+
+def test_given_storeys_are_kept_and_estimates_not_written_as_data(
+    tmp_path: Path,
+) -> None:
+    attrs = {"given": {"storeysAboveGround": 3, "b3_h_maaiveld": -0.25}}
+    moved = gable()[0], gable()[1]
+    moved = ([(x + 30.0, y, z) for x, y, z in moved[0]], moved[1])
+    path = city(tmp_path, {"house": [gable()], "given": [moved]}, attrs)
+    data, _ = read_recording(path)
+    b = data.buildings.set_index("building_id")
+    assert b["floors"].tolist() == [2, 3]
+    assert b["floors_source"].tolist() == ["height", "measured"]
+    # Measured storeys are the file's: no attic is added on top of them.
+    assert np.isnan(b.loc["given", "attic_area_m2"])
+    assert np.isnan(b.loc["given", "storey_height_m"])
+    # The 3DBAG ground attribute is used (within 1 m of the ground surface).
+    assert_allclose(b.loc["given", "ground_z_m"], -0.25, atol=H_TOL)
+    assert_allclose(b.loc["given", "height_m"], 9.25, atol=H_TOL)
+
+    out = write_cityjson(
+        data.buildings, data.surfaces, tmp_path / "w.city.json", crs=28992
+    )
+    objects = json.loads(out.read_text(encoding="utf-8"))["CityObjects"]
+    assert "storeysAboveGround" not in objects["house"].get("attributes", {})
+    assert objects["given"]["attributes"]["storeysAboveGround"] == 3
+    again = read_recording(out)[0].buildings.set_index("building_id")
+    assert again["floors_source"].tolist() == ["height", "measured"]
+    for col in GABLE_M2:
+        assert_allclose(again.loc["house", col], b.loc["house", col], atol=1e-3)
+
+
+@needs_data
+def test_3dbag_storeys_at_lod2_agree_with_lod1() -> None:
+    # LoD1.2 blocks (3DBAG: one height per building, no roof semantics) are
+    # an independent reference: the twin counts their storeys as
+    # round(height / 3 m). From the LoD2.2 roofs, ordinary houses (2 storeys
+    # under a pitched roof, some with a 1-storey annex) must get the same
+    # count. Where they differ, LoD1.2 counted the attic as a storey: it
+    # is then one more than the LoD2.2 count, and that building has an attic
+    # one can stand in. Storeys as ridge / 3 m differed for 5 of the 10.
+    path = DATA / "3dbag_multi_lod.city.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)
+        low = twin_from_cityjson(path, crs=28992, lod="1.2").buildings
+        high = twin_from_cityjson(path, crs=28992, lod="2.2").buildings
+    low, high = low.set_index("building_id"), high.set_index("building_id")
+    assert (low["floors_source"] == "height").all()
+    assert (high["floors_source"] == "height").all()
+    f1, f2 = low["floors"], high["floors"].reindex(low.index)
+    attic = high["attic_area_clear210_m2"].reindex(low.index) > 0
+    assert ((f1 == f2) | ((f1 == f2 + 1) & attic)).all()
+    # 1 storey + steep roof (eaves at 2.7-2.9 m, ridge 6.0-6.7 m), and a
+    # 2-storey house under a 4.7 m high roof.
+    assert sorted(f1.index[f1 != f2]) == ["596872", "7115146", "8049533"]
+    ridge = np.maximum(1, np.round(high["height_m"] / 3)).reindex(low.index)
+    assert int((ridge != f1).sum()) == 5
+
+
+@needs_data
+def test_3dbag_floor_area_at_lod2_close_to_lod1() -> None:
+    # Total gross floor area (GB/T 50353) from LoD2.2 roofs, attics counted
+    # by clear height, against LoD1.2 blocks: within 2 % (it was 30 % more
+    # with storeys from the ridge: 1,354.9 against 1,043.4 m2).
+    path = DATA / "3dbag_multi_lod.city.json"
+    gfa = {}
+    for lod in ("1.2", "2.2"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RepairWarning)
+            twin = twin_from_cityjson(path, crs=28992, lod=lod)
+        gfa[lod] = twin_takeoff(twin).gross_floor_area_m2
+    assert_allclose(gfa["1.2"], 1043.4, atol=0.05)
+    assert gfa["2.2"] == pytest.approx(gfa["1.2"], rel=0.02)
+
+
+@needs_data
+def test_den_haag_storeys_and_attics_match_its_eave_and_ridge_attributes(
+    loaded: dict,
+) -> None:
+    # The Den Haag parts carry RelativeEavesHeight and RelativeRidgeHeight,
+    # an independent record of each roof. Storeys: round(eave / 3 m) per
+    # part, weighted by the part's ground area. Attics of the gable parts
+    # (roofType 1030): the plan with a clear height of at least t above the
+    # eave is area x (1 - t / (ridge - eave)).
+    doc, v = raw(DATA / "denhaag_DH_01_subs.city.json")
+    data, _ = loaded["denhaag_DH_01_subs.city.json"]
+    objs = doc["CityObjects"]
+    checked = 0
+    for row in data.buildings.itertuples():
+        members = objs[row.building_id].get("children") or [row.building_id]
+        area, storeys, gables = 0.0, 0.0, []
+        for m in members:
+            a = objs[m]["attributes"]
+            ground = [
+                shapely.Polygon(v[rings[0]][:, :2])
+                for rings, sem in building_surfaces(doc, m)
+                if sem == "GroundSurface"
+            ]
+            part_area = shapely.union_all(ground).area
+            area += part_area
+            storeys += part_area * max(1, np.floor(a["RelativeEavesHeight"] / 3 + 0.5))
+            rise = a["RelativeRidgeHeight"] - a["RelativeEavesHeight"]
+            if a["roofType"] == "1030":
+                gables.append((part_area, rise))
+        assert row.floors == max(1, np.floor(storeys / area + 0.5)), row.building_id
+        assert row.floors_source == "height"
+        if gables:
+            [(part_area, rise)] = gables
+            for col, t in (
+                ("attic_area_clear120_m2", 1.2),
+                ("attic_area_clear210_m2", 2.1),
+            ):
+                expected = part_area * (1 - t / rise)
+                assert_allclose(getattr(row, col), expected, rtol=2e-3)
+            checked += 1
+    assert checked == 2

@@ -16,6 +16,13 @@ tetrahedra, so it is never used as is: the shell is closed where a closed
 solid is implied (T-junctions split, planar holes capped), else the volume is
 the footprint area times the modelled height. ``volume_source`` says which,
 and one :class:`~cim.errors.RepairWarning` per file counts the repairs.
+
+Storeys are estimated from the roof surfaces (semantic ``RoofSurface``),
+not from the roof top, where the file does not give ``storeysAboveGround``;
+see `read_cityjson`. Under a pitched roof, the storeys stop at the eave and
+the roof space above becomes an attic, which the floor-area take-off counts
+by clear height (GB/T 50353-2013 §3.0.3, via the ``attic_*`` columns and
+:func:`cim.storeys.storeys_from_buildings`) rather than as a full storey.
 """
 
 from __future__ import annotations
@@ -35,12 +42,21 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 import shapely
 from pyproj import CRS
+from scipy.sparse.csgraph import connected_components
 
-from cim.crs import check_metric_crs, coords_look_geographic, resolve_crs
+from cim.crs import (
+    check_distortion,
+    check_metric_crs,
+    coords_look_geographic,
+    resolve_crs,
+)
 from cim.errors import CRSError, InputFileError, RepairWarning
+from cim.estimate import defaults
 from cim.io.files import atomic_path, check_input_file
+from cim.storeys import ATTIC_BREAKS_M, ATTIC_COLUMNS
 from geometry.polygons3d import (
     close_shells,
     is_closed,
@@ -98,7 +114,7 @@ _SURFACE_GEOMETRIES: Final = (
 _BUILDING_TYPES: Final = ("Building", "BuildingPart")
 
 #: Attributes giving the elevation of the ground around a building [m].
-_GROUND_ATTRIBUTES: Final = ("h_maaiveld", "TerrainHeight")
+_GROUND_ATTRIBUTES: Final = ("h_maaiveld", "b3_h_maaiveld", "TerrainHeight")
 #: An attribute ground farther than this from the ground surfaces is taken to
 #: be in another vertical datum and is not used [m].
 _GROUND_ATTRIBUTE_TOL_M: Final = 1.0
@@ -119,12 +135,26 @@ _DERIVED: Final = (
     "height_source",
     "year_built",
     "floors",
+    "floors_source",
+    "storey_height_m",
+    *ATTIC_COLUMNS,
     "lod",
     "parts",
     "volume_m3",
     "volume_source",
     "ground_z_m",
 )
+
+#: Roof faces sloping less than this are flat [deg] (as in cim.io.ifc).
+_FLAT_ROOF_DEG: Final = 5.0
+#: Least structural height of a storey that counts in full, GB/T 50353-2013
+#: §3.0.1 [m]: the full storeys under an attic are given at least this.
+_FULL_STOREY_M: Final = 2.20
+#: A pitched roof holds an attic if at least this much of its plan [m2], and
+#: this share of it, has a clear height of 2.10 m or more (a space one can
+#: stand in; a lower roof void is not a storey).
+_ATTIC_MIN_M2: Final = 0.5
+_ATTIC_MIN_SHARE: Final = 0.01
 
 #: Quantisation of written coordinates [m].
 _SCALE: Final = 0.001
@@ -147,7 +177,13 @@ class CityJSONData:
         ground elevation used), ``volume_m3`` [m³] with ``volume_source``
         (one of `VOLUME_SOURCES`), ``year_built``, ``lod``, ``parts`` (number
         of BuildingParts) and the CityObject's attributes (nested values as
-        JSON text).
+        JSON text). Where any building has storeys, ``floors`` with
+        ``floors_source`` (``"measured"`` from ``storeysAboveGround``,
+        ``"height"`` when estimated from the roofs); where any are estimated,
+        also ``storey_height_m`` [m] (their mean structural storey height)
+        and the attic columns :data:`cim.storeys.ATTIC_COLUMNS` [m²] (0 for
+        buildings without an attic), NaN for the other buildings. See
+        `read_cityjson`.
     surfaces : geopandas.GeoDataFrame
         The buildings' 3D boundary surfaces (PolygonZ) at the selected LoD:
         ``surface_id``, ``building_id``, ``part_id`` (the BuildingPart, or
@@ -497,7 +533,11 @@ def _polygonal(geom: Any) -> Any:
 
 
 def read_cityjson(
-    path: str | os.PathLike[str], *, crs: Any = None, lod: str | float | None = None
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = None,
+    lod: str | float | None = None,
+    storey_height_m: float | None = None,
 ) -> CityJSONData:
     """Read a CityJSON 1.0, 1.1 or 2.0 file into building and surface layers.
 
@@ -505,11 +545,51 @@ def read_cityjson(
     merged into it. The footprint is the union of the ground surfaces
     projected to the plane (of all surfaces where there are no ground
     surfaces), made valid. ``height_m`` is the roof top (the highest vertex)
-    minus the ground: the attribute ``h_maaiveld`` or ``TerrainHeight`` where
-    present and within 1 m of the lowest ground surface, else that lowest
-    ground surface (or lowest vertex). The volume is that of the closed
-    shell of all the building's surfaces; see the module docstring for open
-    shells.
+    minus the ground: the attribute ``h_maaiveld``, ``b3_h_maaiveld`` or
+    ``TerrainHeight`` where present and within 1 m of the lowest ground
+    surface, else that lowest ground surface (or lowest vertex). The volume
+    is that of the closed shell of all the building's surfaces; see the
+    module docstring for open shells.
+
+    ``floors`` is the attribute ``storeysAboveGround`` where given
+    (``floors_source`` ``"measured"``). Otherwise, for a building with roof
+    surfaces, it is estimated from them (``"height"``); the roof is taken
+    over the footprint only, so overhangs beyond the walls do not count, and
+    ``round`` rounds halves up:
+
+    1. A flat roof face (sloping less than 5°) stands over ``round(h / s)``
+       storeys, at least 1, where ``h`` is its height above the ground and
+       ``s`` is ``storey_height_m``.
+    2. Sloped roof faces sharing corners form a pitched roof. Its eave ``e``
+       is its lowest point over the footprint: the storeys under it are
+       ``round(e / s)``, at least 1, and the attic floor is at the eave (at
+       least 2.20 m per storey below, the GB/T 50353-2013 §3.0.1 height of a
+       storey counted in full). The roof space above is an attic, not a
+       storey, if one can stand in it: if the roof is 2.10 m or more above
+       the attic floor over at least 0.5 m² and 1 % of the roof's plan (a
+       lower void is no storey). A further attic level follows every storey
+       height while the same holds above its floor.
+    3. ``floors`` is the plan-weighted mean of these storey counts over the
+       roof, rounded, at least 1, so that footprint x floors is
+       the floor area of the full storeys; a one-storey annex beside a
+       two-storey house lowers the mean as it lowers the floor area.
+       ``storey_height_m`` is the mean structural storey height
+       (``e / round(e / s)`` under pitched roofs, ``h / round(h / s)`` under
+       flat ones).
+    4. The attics' plan [m²] goes into ``attic_area_m2``, the part with a
+       structural clear height (roof above the attic floor) of at least
+       1.20 m into ``attic_area_clear120_m2`` and of at least 2.10 m into
+       ``attic_area_clear210_m2``, summed over attic levels:
+       :func:`cim.storeys.storeys_from_buildings` makes them ``attic``
+       elements above the storeys, which GB/T 50353-2013 §3.0.3 counts by
+       those clear-height bands.
+
+    A gable house with eaves at 6 m and its ridge at 9 m thus has 2 storeys
+    and an attic (not 3 storeys), an 18 m flat-roofed block 6 storeys. The
+    attic floor at the eave ignores knee walls, which would raise the clear
+    heights: the attic's counted area is then on the low side. Buildings
+    without roof surfaces (LoD1 blocks without semantics ...) get no
+    ``floors`` here; the twin estimates them from ``height_m``.
 
     Parameters
     ----------
@@ -522,6 +602,9 @@ def read_cityjson(
     lod
         Level of detail to read, e.g. ``"1.2"`` or ``2``; by default the
         highest of each city object. Buildings without it are left out.
+    storey_height_m
+        Storey height for the storey estimates [m]; default from
+        ``assets/defaults.toml`` (3.0 m).
 
     Returns
     -------
@@ -536,7 +619,8 @@ def read_cityjson(
         If the file declares no CRS and ``crs`` is not given, the CRS is
         geographic or not in metres, or ``crs`` contradicts the file.
     ValueError
-        If ``lod`` is given and no building has geometry at that LoD.
+        If ``lod`` is given and no building has geometry at that LoD, or
+        ``storey_height_m`` is not a positive number.
 
     Warns
     -----
@@ -551,6 +635,7 @@ def read_cityjson(
     >>> data = read_cityjson("3dbag_multi_lod.city.json", crs=28992)  # doctest: +SKIP
     >>> data.buildings[["building_id", "height_m", "volume_m3"]]  # doctest: +SKIP
     """
+    sh = _storey_height(storey_height_m)
     p = check_input_file(path, what="CityJSON file")
     doc = _load_json(p)
     version = _check_document(p, doc)
@@ -643,7 +728,7 @@ def read_cityjson(
         )
         raise ValueError(msg)
     buildings, surfaces, notes = _building_layers(
-        p, vertices, bld, rows, row_parts, objects, layer_crs
+        p, vertices, bld, rows, row_parts, objects, layer_crs, storey_height_m=sh
     )
     if no_lod:
         what = f"LoD {lod} geometry" if lod is not None else "surface geometry"
@@ -662,6 +747,10 @@ def read_cityjson(
                 "look like longitude/latitude degrees; give the right crs="
             )
             raise CRSError(msg)
+        # Refuses only; the twin warns about the CRS's area of use.
+        check_distortion(
+            (b[0], b[1], b[2], b[3]), layer_crs, layer="buildings", warn=False
+        )
     if notes:
         warnings.warn(f"{p.name}: " + "; ".join(notes), RepairWarning, stacklevel=2)
 
@@ -685,6 +774,20 @@ def read_cityjson(
     )
 
 
+def _storey_height(storey_height_m: float | None) -> float:
+    """The storey height for estimates: the argument, else the default [m]."""
+    if storey_height_m is None:
+        return float(defaults()["storey_height_m"]["value"])
+    sh = _as_float(storey_height_m)
+    if sh is None or sh <= 0:
+        msg = (
+            f"invalid storey_height_m {storey_height_m!r}; expected a positive "
+            "number of metres"
+        )
+        raise ValueError(msg)
+    return sh
+
+
 def _attribution(metadata: Mapping[str, Any]) -> str:
     contact = metadata.get("pointOfContact") or metadata.get("datasetPointOfContact")
     if isinstance(contact, dict):
@@ -692,6 +795,204 @@ def _attribution(metadata: Mapping[str, Any]) -> str:
             if contact.get(key):
                 return str(contact[key])
     return ""
+
+
+# -- storeys from LoD2 roofs -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RoofStoreys:
+    """Storeys and attic of each building estimated from its roof surfaces.
+
+    Per building, ``(n,)`` float, NaN for buildings without roof surfaces.
+    """
+
+    floors: npt.NDArray[np.float64]
+    storey_height_m: npt.NDArray[np.float64]
+    attic_area_m2: npt.NDArray[np.float64]
+    attic_clear120_m2: npt.NDArray[np.float64]
+    attic_clear210_m2: npt.NDArray[np.float64]
+
+
+def _share_above(z: npt.NDArray[np.float64], t: npt.NDArray[np.float64]) -> Any:
+    """Share of each triangle's plan where its plane is at or above height ``t``.
+
+    ``z`` (k, 3) float, the corner heights; ``t`` (k,) float. The height is
+    linear over a triangle, so the share below ``t`` grows as a square from
+    the lowest corner to the middle one, and the share above shrinks as a
+    square from the middle corner to the highest.
+    """
+    lo, mid, hi = np.sort(z, axis=1).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rising = 1.0 - (t - lo) ** 2 / ((mid - lo) * (hi - lo))
+        falling = (hi - t) ** 2 / ((hi - lo) * (hi - mid))
+    inner = np.where(t <= mid, rising, falling)
+    return np.where(t <= lo, 1.0, np.where(t >= hi, 0.0, inner))
+
+
+def _clip_to_footprints(
+    tris: npt.NDArray[np.float64],
+    owner: npt.NDArray[np.intp],
+    footprint: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """The parts of 3D triangles over their building's footprint, as triangles.
+
+    Roof overhangs and eaves beyond the walls are cut off, so that the roof
+    heights are those over the building. Returns the triangles ``(k, 3, 3)``
+    and, for each, the index of the triangle it comes from. Triangles must
+    not be vertical.
+    """
+    plans = shapely.polygons(tris[:, :, :2])
+    fps = footprint[owner]
+    have = np.array([f is not None for f in fps], dtype=bool)
+    shapely.prepare(fps[have])  # each footprint is tested against many triangles
+    inside = np.zeros(len(tris), dtype=bool)
+    inside[have] = shapely.covers(fps[have], plans[have])
+    cut = np.flatnonzero(have & ~inside)
+    out, src = [tris[inside]], [np.flatnonzero(inside)]
+    if cut.size:
+        pieces = shapely.intersection(plans[cut], fps[cut])
+        parts, which = shapely.get_parts(pieces, return_index=True)
+        poly = (shapely.get_type_id(parts) == shapely.GeometryType.POLYGON) & (
+            shapely.area(parts) > 1e-9
+        )
+        parts, which = parts[poly], which[poly]
+        triangles, piece = shapely.get_parts(
+            shapely.constrained_delaunay_triangles(parts), return_index=True
+        )
+        ok = shapely.area(triangles) > 1e-9
+        origin = cut[which[piece[ok]]]
+        xy = shapely.get_coordinates(shapely.get_exterior_ring(triangles[ok]))
+        xy = xy.reshape(-1, 4, 2)[:, :3]
+        # Lift the corners to the plane of the triangle they come from.
+        p0 = tris[origin, 0]
+        normal = np.cross(tris[origin, 1] - p0, tris[origin, 2] - p0)
+        dz = (
+            normal[:, None, 0] * (xy[..., 0] - p0[:, None, 0])
+            + normal[:, None, 1] * (xy[..., 1] - p0[:, None, 1])
+        ) / normal[:, None, 2]
+        zs = tris[origin, :, 2]
+        z = np.clip(
+            p0[:, None, 2] - dz, zs.min(axis=1)[:, None], zs.max(axis=1)[:, None]
+        )
+        out.append(np.concatenate([xy, z[..., None]], axis=2))
+        src.append(origin)
+    return np.concatenate(out), np.concatenate(src).astype(np.intp)
+
+
+def _roof_storeys(
+    vertices: npt.NDArray[np.float64],
+    faces: npt.NDArray[np.intp],
+    owner: npt.NDArray[np.intp],
+    footprint: npt.NDArray[np.object_],
+    ground_z: npt.NDArray[np.float64],
+    storey_height_m: float,
+) -> _RoofStoreys:
+    """Storeys and pitched-roof attics of buildings from their roof triangles.
+
+    See `read_cityjson` for the rule. ``faces`` (m, 3) int index ``vertices``;
+    ``owner`` (m,) int gives each roof triangle's building.
+    """
+    n = len(footprint)
+    nan = np.full(n, np.nan)
+    corners = vertices[faces]
+    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    norm = np.linalg.norm(normal, axis=1)
+    keep = np.abs(normal[:, 2]) > 1e-6 * norm  # vertical triangles have no plan
+    faces, owner, corners = faces[keep], owner[keep], corners[keep]
+    if not len(faces):
+        return _RoofStoreys(nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
+    sloped = np.abs(normal[keep, 2]) < norm[keep] * math.cos(
+        math.radians(_FLAT_ROOF_DEG)
+    )
+
+    # Pitched roof parts: sloped triangles of a building sharing a corner.
+    part = np.full(len(faces), -1, dtype=np.intp)
+    s_idx = np.flatnonzero(sloped)
+    n_parts = 0
+    if s_idx.size:
+        key = owner[s_idx, None].astype(np.int64) * len(vertices) + faces[s_idx]
+        _, corner_id = np.unique(key, return_inverse=True)
+        corner_id = corner_id.reshape(-1)
+        m = s_idx.size
+        n_nodes = m + int(corner_id.max()) + 1
+        graph = sp.coo_matrix(
+            (
+                np.ones(corner_id.size, dtype=np.int8),
+                (np.repeat(np.arange(m), 3), m + corner_id),
+            ),
+            shape=(n_nodes, n_nodes),
+        )
+        _, labels = connected_components(graph, directed=False)
+        _, part[s_idx] = np.unique(labels[:m], return_inverse=True)
+        n_parts = int(part.max()) + 1
+
+    tris, src = _clip_to_footprints(corners, owner, footprint)
+    b = owner[src]
+    z = tris[:, :, 2] - ground_z[b, None]
+    e1, e2 = tris[:, 1, :2] - tris[:, 0, :2], tris[:, 2, :2] - tris[:, 0, :2]
+    area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    tp = part[src]
+    pitched = tp >= 0
+    sh = storey_height_m
+
+    # Flat triangles: storeys up to their own height.
+    z_mid = np.maximum(z.mean(axis=1), 0.0)
+    storeys = np.maximum(1.0, np.floor(z_mid / sh + 0.5))
+    height = z_mid / storeys
+    # Pitched parts: storeys up to the eave, the part's lowest point over the
+    # footprint; the attic floor is there, each storey >= 2.20 m high.
+    eave = np.full(n_parts, np.inf)
+    np.minimum.at(eave, tp[pitched], z[pitched].min(axis=1))
+    eave = np.where(np.isfinite(eave), np.maximum(eave, 0.0), 0.0)  # inf: no plan
+    part_area = np.bincount(tp[pitched], weights=area[pitched], minlength=n_parts)
+    part_storeys = np.maximum(1.0, np.floor(eave / sh + 0.5))
+    attic_floor = np.maximum(eave, part_storeys * _FULL_STOREY_M)
+    part_height = attic_floor / part_storeys
+    storeys[pitched] = part_storeys[tp[pitched]]
+    height[pitched] = part_height[tp[pitched]]
+
+    # Attic levels, one storey height apart, while one can stand in the next:
+    # the plan of each above its floor, and above it + 1.20 m and + 2.10 m.
+    pz, pt, pa = z[pitched], tp[pitched], area[pitched]
+    least = np.maximum(_ATTIC_MIN_M2, _ATTIC_MIN_SHARE * part_area)
+    level_floor = attic_floor.copy()
+    active = np.ones(n_parts, dtype=bool)
+    attic = np.zeros((3, n_parts))
+    while active.any():
+        on = active[pt]
+        level = np.stack(
+            [
+                np.bincount(
+                    pt[on],
+                    weights=_share_above(pz[on], level_floor[pt[on]] + clear) * pa[on],
+                    minlength=n_parts,
+                )
+                for clear in (0.0, *ATTIC_BREAKS_M)
+            ]
+        )
+        active &= (level[-1] >= least) & (level[-1] > 0)  # > 0: ends the loop
+        attic += np.where(active, level, 0.0)
+        level_floor += part_height
+    part_b = np.zeros(n_parts, dtype=np.intp)
+    part_b[tp[pitched]] = b[pitched]
+
+    def per_building(weights: npt.NDArray[np.float64], group: Any) -> Any:
+        return np.bincount(group, weights=weights, minlength=n)
+
+    roof_area = per_building(area, b)
+    storey_area = per_building(area * storeys, b)
+    has_roof = roof_area > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_storeys = storey_area / roof_area
+        mean_height = per_building(area * storeys * height, b) / storey_area
+    floors = np.where(has_roof, np.maximum(1.0, np.floor(mean_storeys + 0.5)), np.nan)
+    attic_bands = [np.where(has_roof, per_building(a, part_b), np.nan) for a in attic]
+    return _RoofStoreys(
+        floors,
+        np.where(has_roof, mean_height, np.nan),
+        *attic_bands,
+    )
 
 
 def _building_layers(
@@ -702,6 +1003,8 @@ def _building_layers(
     row_parts: list[list[str]],
     objects: Mapping[str, Any],
     layer_crs: CRS,
+    *,
+    storey_height_m: float,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
     """The buildings and surfaces layers and the repair notes."""
     n = len(rows)
@@ -825,6 +1128,15 @@ def _building_layers(
         )
     height = top - ground_z
     height = np.where(np.isfinite(height) & (height > 0), height, np.nan)
+    on_roof = (semantic == "roof")[tri.owner] & usable[tri.owner]
+    roof = _roof_storeys(
+        tri.vertices,
+        tri.faces[on_roof],
+        owner[tri.owner[on_roof]],
+        footprint,
+        ground_z,
+        storey_height_m,
+    )
     lod_sets: list[set[str]] = [set() for _ in range(n)]
     for o, lo in zip(bld.owner, bld.lod, strict=True):
         lod_sets[o].add(lo)
@@ -855,9 +1167,24 @@ def _building_layers(
     )
     if n:
         frame["year_built"] = pd.array(attrs_df.pop("year_built"), dtype="Int64")
-        floors_col = attrs_df.pop("floors")
-        if floors_col.notna().any():
-            frame["floors"] = pd.array(floors_col, dtype="Int64")
+        given = pd.to_numeric(attrs_df.pop("floors")).to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        # Storeys from the roofs where the file does not give them.
+        estimated = np.isnan(given) & np.isfinite(roof.floors)
+        if np.isfinite(given).any() or estimated.any():
+            frame["floors"] = pd.array(
+                np.where(estimated, roof.floors, given), dtype="Int64"
+            )
+            source = np.full(n, None, dtype=object)
+            source[np.isfinite(given)] = "measured"
+            source[estimated] = "height"
+            frame["floors_source"] = pd.Series(source, dtype=object)
+        if estimated.any():
+            frame["storey_height_m"] = np.where(estimated, roof.storey_height_m, np.nan)
+            attic = (roof.attic_area_m2, roof.attic_clear120_m2, roof.attic_clear210_m2)
+            for col, values in zip(ATTIC_COLUMNS, attic, strict=True):
+                frame[col] = np.where(estimated, values, np.nan)
         frame = pd.concat([frame, attrs_df], axis=1)
     else:
         frame["year_built"] = pd.array([], dtype="Int64")
@@ -959,17 +1286,40 @@ def twin_from_cityjson(
     name
         Name of the twin; default: the file name without ``.city.json``.
     **kwargs
-        Passed to :class:`~cim.Twin` (``storey_height_m``, ``estimate`` ...).
+        Passed to :class:`~cim.Twin` (``storey_height_m``, ``estimate`` ...);
+        ``storey_height_m`` also to `read_cityjson`, for the storeys it
+        estimates from roofs.
 
     Returns
     -------
     cim.Twin
         In the horizontal part of the file's CRS, with the file as a source
         in ``metadata["sources"]``.
+
+    Warns
+    -----
+    RepairWarning
+        As `read_cityjson`, and counting the storeys estimated from roofs and
+        the attics found, if any.
     """
     from cim.twin import Twin
 
-    data = read_cityjson(path, crs=crs, lod=lod)
+    sh = kwargs.get("storey_height_m")
+    data = read_cityjson(path, crs=crs, lod=lod, storey_height_m=sh)
+    b = data.buildings
+    if "floors_source" in b.columns:
+        estimated = (b["floors_source"] == "height").to_numpy(dtype=bool)
+        if estimated.any():
+            attics = int((b[ATTIC_COLUMNS[0]].to_numpy()[estimated] > 0).sum())
+            warnings.warn(
+                f"{Path(path).name}: estimated {int(estimated.sum())} storey counts "
+                f"from height, the eaves of pitched roofs and the height of flat "
+                f"ones / {_storey_height(sh):g} m (floors_source 'height'); "
+                f"{attics} buildings have a pitched-roof attic above their storeys "
+                "(attic_area_m2), which the take-off counts by clear height",
+                RepairWarning,
+                stacklevel=2,
+            )
     stem = Path(path).name.split(".")[0]
     meta = {
         "sources": [data.source],
@@ -1097,7 +1447,9 @@ def write_cityjson(
     columns derived from the geometry on reading (``volume_m3`` ...) are not
     written, ``year_built`` is written as ``yearOfConstruction`` and
     ``floors`` as ``storeysAboveGround`` unless the frame has those
-    attributes already. Vertices are deduplicated and quantised to 1 mm.
+    attributes already; estimated floors (``floors_source`` other than
+    ``"measured"``) are left out, so that they are not read back as data.
+    Vertices are deduplicated and quantised to 1 mm.
 
     Parameters
     ----------
@@ -1171,6 +1523,12 @@ def write_cityjson(
     attr_cols = [c for c in columns if c not in _DERIVED]
     year_alias = not any(a in buildings.columns for a in _YEAR_ATTRIBUTES)
     floors_alias = not any(a in buildings.columns for a in _FLOORS_ATTRIBUTES)
+    if floors_alias and "floors_source" in buildings.columns:
+        # Estimated storeys are not written as data.
+        src = buildings["floors_source"]
+        floors_written = (src.isna() | (src == "measured")).to_numpy(dtype=bool)
+    else:
+        floors_written = np.ones(len(buildings), dtype=bool)
     heights = (
         pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(dtype=float)
         if "height_m" in buildings.columns
@@ -1193,7 +1551,7 @@ def write_cityjson(
             y = _json_value(buildings["year_built"].iloc[i])
             if y is not None:
                 attrs["yearOfConstruction"] = int(y)
-        if floors_alias and "floors" in buildings.columns:
+        if floors_alias and "floors" in buildings.columns and floors_written[i]:
             fl = _json_value(buildings["floors"].iloc[i])
             if fl is not None:
                 attrs["storeysAboveGround"] = int(fl)
