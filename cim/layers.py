@@ -165,7 +165,10 @@ BUILDINGS = LayerSchema(
             "str",
             default="measured",
             choices=FLOORS_SOURCES,
-            description="measured, height (height / storey height) or default",
+            description=(
+                "measured, height (height / storey height; under a pitched "
+                "LoD2 roof, eave height / storey height) or default"
+            ),
         ),
         Column(
             "use",

@@ -1037,7 +1037,8 @@ class AddFloors(_OnFeatures):
     """Add storeys on top of buildings.
 
     Height grows by ``floors`` x the storey height (``storey_height_m``, else
-    the building's own mean storey height ``height_m / floors``).
+    the building's ``storey_height_m`` column where the source gave one, else
+    its mean storey height ``height_m / floors``).
     Households of residential buildings grow in proportion to the storeys
     (flagged ``households_source = "estimated"``). Buildings with a detailed
     element table get copies of their top storey's elements.
@@ -1069,6 +1070,12 @@ class AddFloors(_OnFeatures):
         floors = b["floors"].to_numpy(dtype="float64", na_value=np.nan)
         height = b["height_m"].to_numpy(dtype="float64")
         per = np.where(floors > 0, height / floors, storey_height(twin))
+        if "storey_height_m" in b.columns:
+            # A storey height the source gave (CityJSON LoD2: height_m is the
+            # ridge, so height / floors would overstate the storey).
+            given = pd.to_numeric(b["storey_height_m"], errors="coerce")
+            given = given.to_numpy(dtype="float64", na_value=np.nan)
+            per = np.where(np.isfinite(given) & (given > 0), given, per)
         if self.storey_height_m is not None:
             per[:] = self.storey_height_m
         new_floors = floors + self.floors

@@ -184,6 +184,22 @@ def test_add_floors_grows_height_and_households(twin):
     assert new["households"] == round(old["households"] * 8 / 6)
 
 
+def test_add_floors_uses_a_given_storey_height_column(twin):
+    # Under a pitched LoD2 roof height_m is the ridge: b1 at 6 floors with a
+    # 2.8 m storey given grows by 2 x 2.8 m, not by 2 x height / floors.
+    b = twin.buildings.copy()
+    b["storey_height_m"] = [2.8] + [float("nan")] * (len(b) - 1)
+    given = twin.with_layer("buildings", b, estimate=False)
+    t = Scenario("f").add_floors(["b1", "b2"], 2).apply(given)
+    old = given.buildings.set_index("building_id")
+    new = t.buildings.set_index("building_id")
+    assert new.loc["b1", "height_m"] == pytest.approx(old.loc["b1", "height_m"] + 5.6)
+    per_b2 = old.loc["b2", "height_m"] / old.loc["b2", "floors"]
+    assert new.loc["b2", "height_m"] == pytest.approx(
+        old.loc["b2", "height_m"] + 2 * per_b2
+    )
+
+
 def test_add_floors_copies_the_top_storey_elements(twin):
     el = pd.DataFrame(
         {
