@@ -4,15 +4,18 @@
 chain on the features of the rule's scope, and the planning conditions
 (规划条件) carried by the parcels (``far_max``, ``density_max``,
 ``green_rate_min``, ``height_max_m``). For each (feature, rule) it reports
-the indicator's value, the limit, whether it passed and by what margin, the
-clause and whether the rule's value was confirmed from the primary text.
+the indicator's value and what produced it (``basis``), the limit, whether it
+passed and by what margin, the clause and whether the rule's value was
+confirmed from the primary text, and the unverified inputs behind the value
+and the limit (``unverified_inputs``).
 
 Each row has one of four statuses:
 
 - ``pass`` / ``fail``: the value was computed and compared;
 - ``not_evaluated``: the rule applies but no value could be computed: its
-  indicator has no engine yet (sunlight, walking distance), or an input is
-  missing (e.g. no parking supply given). Never counted as a pass;
+  indicator has no engine yet or was skipped, a planning parameter its
+  threshold needs was not given, or an input is missing (e.g. no parking
+  supply given). Never counted as a pass;
 - ``not_applicable``: the rule's threshold table has no entry for the
   feature (e.g. the housing-block rules on a kindergarten parcel, the
   Great Cold day rule in climate zone V), or the indicator does not apply
@@ -24,7 +27,11 @@ persons per household) come from ``params``, else from the twin's
 ``metadata["planning"]``, else from their default; a rulebook may key its
 tables by further parameters, which must then be given. Those derived per
 feature (:data:`cim.indicators.context.DERIVED_PARAMETERS`: storey class,
-land class, dwelling-size class, building class) are computed from the twin.
+land class, dwelling-size class, building class) are computed from the twin;
+where such a class rests on estimated or unverified inputs (a storey class
+from estimated storeys), the row's ``unverified_inputs`` says so: ``limit
+chosen by storey_class=multi_i from storeys estimated (floors_source=default)
+for 12 of 12 housing buildings``.
 
 Comparisons allow a relative tolerance of 1e-9, so that floating-point noise
 in a sum never turns an exact limit into a failure.
@@ -35,7 +42,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -254,6 +261,10 @@ class _Limits:
     keys: NDArray[np.object_]
     reason: NDArray[np.object_]
     unknown: bool = False  # a parameter the threshold depends on is not given
+    # Per derived class that chose the threshold, per feature: the class and
+    # the unverified inputs it was derived from ("storey_class=multi_i from
+    # storeys estimated (...) for 12 of 12 housing buildings"), "" where none.
+    chosen: tuple[NDArray[np.object_], ...] = ()
 
 
 def _bounds(op: str, value: Any) -> tuple[float, float]:
@@ -287,6 +298,7 @@ def _limits(
     rule: Rule,
     classes: pd.DataFrame,
     planning: Mapping[str, Any],
+    class_inputs: pd.DataFrame | None = None,
 ) -> _Limits:
     n = len(classes)
     lo = np.full(n, np.nan)
@@ -325,7 +337,20 @@ def _limits(
             )
             continue
         lo[sel], hi[sel] = _bounds(rule.op, value)
-    return _Limits(lo, hi, applies, keys, reason)
+    # A threshold chosen by a class derived from unverified inputs (estimated
+    # storeys behind a storey class) is no surer than they are.
+    chosen = []
+    for b in t.by:
+        if class_inputs is None or b not in class_inputs.columns:
+            continue
+        text = class_inputs[b].to_numpy(dtype=object)
+        flag = applies & (text != "")
+        if flag.any():
+            what = np.asarray([x.replace("; ", ", ") for x in text[flag]], dtype=object)
+            label = np.full(n, "", dtype=object)
+            label[flag] = f"{b}=" + cols[b][flag] + " from " + what
+            chosen.append(label)
+    return _Limits(lo, hi, applies, keys, reason, chosen=tuple(chosen))
 
 
 def _compare(
@@ -355,7 +380,9 @@ def _compare(
             ok = (v - lo >= -tl) & (hi - v >= -th)
         else:  # pragma: no cover - rulebooks refuse other ops
             raise ValueError(f"invalid op {op!r}")
-    known = np.isfinite(v)
+    # +-inf is a value (no facility reachable: infinitely far) and compares
+    # as one; NaN is not.
+    known = ~np.isnan(v)
     return ok & known, np.where(known, margin, np.nan)
 
 
@@ -418,13 +445,18 @@ def _restrict(ctx: Context, rule: Rule, limits: _Limits) -> _Limits:
     off = limits.applies & ~mask
     reason = limits.reason.copy()
     reason[off] = f"the rule applies to buildings of {what}"
-    return _Limits(
-        limits.lo, limits.hi, limits.applies & mask, limits.keys, reason, limits.unknown
-    )
+    return replace(limits, applies=limits.applies & mask, reason=reason)
 
 
 class _Evaluator:
-    """Computes (and caches) indicator values for rules."""
+    """Computes (and caches) indicator values for rules.
+
+    The cache is keyed by indicator, scope and the rule's ``params``: two
+    rules on the same indicator (a rulebook's FAR range and a parcel's
+    ``far_max``) share one :class:`~cim.indicators.Evaluation`. Whatever
+    depends on a rule's threshold (the classes that chose it) therefore
+    lives in :class:`_Limits`, never in the cached evaluation.
+    """
 
     def __init__(self, book: Rulebook, ctx: Context) -> None:
         self.book = book
@@ -470,6 +502,20 @@ def _column(series: pd.Series | None, n: int, fill: Any, dtype: Any) -> NDArray[
     return np.asarray(series.to_numpy(), dtype=dtype)
 
 
+def _text(series: pd.Series | None, n: int) -> NDArray[np.object_]:
+    """A text column of an evaluation, ``""`` where missing."""
+    out = _column(series, n, "", object)
+    if series is not None and series.hasnans:
+        out = np.where(pd.isna(out), "", out)
+    return out
+
+
+def _join(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Element-wise ``"a; b"``, leaving out empty parts."""
+    sep = np.where((a != "") & (b != ""), "; ", "")
+    return np.asarray(a + sep + b, dtype=object)
+
+
 def _rows(
     *,
     ids: pd.Index,
@@ -491,11 +537,11 @@ def _rows(
     if ev is None:
         values = np.full(n, np.nan)
         unverified = np.full(n, "", dtype=object)
+        basis = np.full(n, "", dtype=object)
     else:
         values = _column(ev.values, n, np.nan, "float64")
-        unverified = _column(ev.unverified, n, "", object)
-        if ev.unverified is not None and ev.unverified.hasnans:
-            unverified = np.where(pd.isna(unverified), "", unverified)
+        unverified = _text(ev.unverified, n)
+        basis = _text(ev.basis, n)
         if ev.applies is not None:
             ind_applies = _column(ev.applies, n, True, bool)
             ind_reason = _column(ev.reason, n, "", object)
@@ -519,6 +565,11 @@ def _rows(
         reason[fill] = ind_reason[fill]
     reason[missing & (reason == "")] = "no value: an input is missing"
     evaluated = applies & known
+    for chosen in limits.chosen:
+        flag = applies & (chosen != "")
+        unverified = _join(
+            unverified, np.where(flag, "limit chosen by " + chosen, "").astype(object)
+        )
     return pd.DataFrame(
         {
             "feature_id": pd.array(np.asarray(ids, dtype=object), dtype="str"),
@@ -535,6 +586,7 @@ def _rows(
                 np.asarray(passed, dtype=bool), ~np.asarray(evaluated, dtype=bool)
             ),
             "margin": np.where(evaluated, margin, np.nan),
+            "basis": pd.array(np.where(evaluated, basis, ""), dtype="str"),
             "clause": clause,
             "verified": verified,
             "inputs_verified": pd.array(unverified == "", dtype=bool),
@@ -615,24 +667,51 @@ def check(
     limit_cache: dict[tuple[str, str], _Limits] = {}
 
     def limits_of(rule: Rule) -> _Limits:
+        # Keyed by rule, not by indicator: a rule's limits (and the classes
+        # that chose them) are its own.
         key = (rule.id, rule.scope)
         if key not in limit_cache:
-            limit_cache[key] = _limits(rule, ctx.classes(rule.scope), planning)
+            t = rule.threshold
+            by_class = isinstance(t, ThresholdTable) and any(
+                b in DERIVED_PARAMETERS for b in t.by
+            )
+            limit_cache[key] = _limits(
+                rule,
+                ctx.classes(rule.scope),
+                planning,
+                ctx.class_inputs(rule.scope) if by_class else None,
+            )
         return limit_cache[key]
 
-    def target(indicator: str, scope: str) -> pd.Series:
+    def target(indicator: str, scope: str) -> pd.DataFrame:
         # The strictest lower bound of the book's rules on the indicator, or
         # the parcel's planning condition where given; NaN where no rule
         # applies, and -inf where a rule applies but its threshold needs a
-        # parameter that was not given.
+        # parameter that was not given. With the rule (or parcels column)
+        # that set it and what is unverified about it.
         n = len(ctx.ids(scope))
         best = np.full(n, np.nan)
+        source = np.full(n, "", dtype=object)
+        unverified = np.full(n, "", dtype=object)
         unknown = np.zeros(n, dtype=bool)
         for r in book.rules:
             if r.indicator == indicator and r.scope == scope and r.op in (">=", ">"):
                 lim = limits_of(r)
                 unknown |= lim.unknown & lim.applies
-                best = np.fmax(best, np.where(lim.applies, lim.lo, np.nan))
+                cand = np.where(lim.applies, lim.lo, np.nan)
+                with np.errstate(invalid="ignore"):
+                    better = ~np.isnan(cand) & ~(cand <= best)
+                best = np.where(better, cand, best)
+                source[better] = r.id
+                why = np.full(n, "", dtype=object)
+                if not r.verified:
+                    why[:] = f"{indicator} target from rule {r.id}, not verified"
+                for chosen in lim.chosen:
+                    by = np.where(
+                        chosen != "", f"{indicator} target chosen by " + chosen, ""
+                    )
+                    why = _join(why, by.astype(object))
+                unverified[better] = why[better]
         best = np.where(unknown & np.isnan(best), -np.inf, best)
         column = next(
             (
@@ -646,8 +725,14 @@ def check(
             given = pd.to_numeric(twin.parcels[column], errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan
             )
-            best = np.where(np.isfinite(given), given, best)
-        return ctx.series(scope, best, f"{indicator}_target")
+            has = np.isfinite(given)
+            best = np.where(has, given, best)
+            source[has] = f"parcels.{column}"
+            unverified[has] = ""
+        return pd.DataFrame(
+            {"target": best, "source": source, "unverified": unverified},
+            index=ctx.ids(scope),
+        ).astype({"source": "str", "unverified": "str"})
 
     ctx = Context(
         twin,

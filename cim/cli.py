@@ -483,7 +483,8 @@ def _check_summary(report: Any, show: int = 20) -> list[str]:
         )
         lines.append(
             f"fail        {r.feature_id}: {r.rule_id} {r.indicator} {r.value:.4g} "
-            f"(limit {limit}; {r.clause})"
+            + (f"[{r.basis}] " if r.basis else "")
+            + f"(limit {limit}; {r.clause})"
         )
     if len(fails) > show:
         lines.append(f"            ... and {len(fails) - show:,} more failures")

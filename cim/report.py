@@ -3,12 +3,13 @@
 :func:`cim.check.check` returns a :class:`ComplianceReport`. Its rows (one per
 feature and rule, columns :data:`ROW_COLUMNS`) are the result;
 :meth:`~ComplianceReport.to_json` writes them as a list of objects, with the
-take-off breakdown behind each FAR value, and :meth:`~ComplianceReport.to_html`
-writes a single HTML file a planner can hand on: a pass/fail summary per
-parcel and rule, a map of parcels coloured by result (inline SVG), the FAR
-breakdown tables, the values not evaluated and every unverified value. The
-page has inline CSS only, loads nothing from the network, and escapes all
-text.
+take-off breakdown behind each FAR value (infinite numbers as the strings
+``"inf"`` and ``"-inf"``, missing ones as ``null``), and
+:meth:`~ComplianceReport.to_html` writes a single HTML file a planner can
+hand on: a pass/fail summary per parcel and rule, a map of parcels coloured by
+result (inline SVG), the FAR breakdown tables, the values not evaluated and
+every unverified value. The page has inline CSS only, loads nothing from the
+network, and escapes all text.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from cim.takeoff import TakeoffResult
     from cim.twin import Twin
 
-__all__ = ["ROW_COLUMNS", "STATUSES", "ComplianceReport"]
+__all__ = ["JSON_INFINITY", "ROW_COLUMNS", "STATUSES", "ComplianceReport"]
 
 #: Columns of :attr:`ComplianceReport.rows`.
 ROW_COLUMNS = (
@@ -51,6 +52,7 @@ ROW_COLUMNS = (
     "status",
     "passed",
     "margin",
+    "basis",
     "clause",
     "verified",
     "inputs_verified",
@@ -78,13 +80,21 @@ _BREAKDOWN_KEYS = (
 )
 
 
+#: How :meth:`ComplianceReport.to_json` writes infinite numbers (JSON has
+#: none): as these strings, which ``float()`` reads back. NaN (missing) is
+#: ``null``. An infinite value is a result, e.g. a walking distance to a
+#: facility category the twin lacks or cannot reach (the row's ``basis``
+#: says which), not a missing one.
+JSON_INFINITY = {math.inf: "inf", -math.inf: "-inf"}
+
+
 def _json_value(v: Any) -> Any:
     if v is None or v is pd.NA:
         return None
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
-        return None
+        return JSON_INFINITY.get(v)  # None for NaN
     return v
 
 
@@ -107,10 +117,21 @@ class ComplianceReport:
           chose the threshold, e.g. ``climate_zone=III, storey_class=high_i``);
         - ``status`` (:data:`STATUSES`), ``passed`` (``<NA>`` unless
           evaluated), ``margin`` [unit] (how far inside the limit; negative
-          when failing), ``reason`` (why not evaluated or not applicable);
+          when failing), ``reason`` (why not evaluated or not applicable;
+          ``""`` on evaluated rows);
+        - ``basis``: what produced an evaluated value, where the indicator
+          says (e.g. ``counted 24,000.0 m2 / parcel 10,000.0 m2`` for FAR,
+          ``set by toilet (nearest facility F9)`` for a walking distance);
+          ``""`` on rows not evaluated;
         - ``inputs_verified``, ``unverified_inputs``: whether every input
-          behind the value is verified (take-off rules, defaults such as
-          persons per household, estimated households or heights).
+          behind the value and the limit is verified (take-off rules,
+          defaults such as persons per household, estimated households,
+          storeys or heights, and a limit chosen by a class derived from
+          estimates: ``limit chosen by storey_class=multi_i from storeys
+          estimated ...``); ``"; "``-joined labels.
+
+        ``value`` and ``margin`` may be infinite (a required facility
+        unreachable), which is a value and not a missing one.
     takeoff
         The floor-area take-off behind every FAR value.
     rulebook
@@ -331,7 +352,8 @@ class ComplianceReport:
         Returns
         -------
         list of dict
-            Keys of :data:`ROW_COLUMNS` (NaN as ``None``) plus ``limit`` (a
+            Keys of :data:`ROW_COLUMNS` (NaN as ``None``, +-inf as
+            ``"inf"`` / ``"-inf"``: :data:`JSON_INFINITY`) plus ``limit`` (a
             number, ``[lo, hi]`` or ``None``); rows of indicator ``far``
             have ``breakdown``: the records of :meth:`far_breakdown` for
             their zone.
@@ -443,8 +465,10 @@ def _fmt(v: Any, digits: int = 3) -> str:
         return f"{int(v):,}"
     if isinstance(v, float | np.floating):
         v = float(v)
-        if not np.isfinite(v):
+        if np.isnan(v):
             return ""
+        if np.isinf(v):
+            return JSON_INFINITY[v]
         if abs(v) >= 1000:
             return f"{v:,.0f}"
         return (
@@ -685,6 +709,7 @@ def _render_html(report: ComplianceReport) -> str:
         "unit",
         "result",
         "margin",
+        "basis",
         "clause",
         "verified",
         "inputs",
@@ -715,6 +740,7 @@ def _render_html(report: ComplianceReport) -> str:
                             r.unit,
                             _LABELS[r.status] + (f" ({r.reason})" if r.reason else ""),
                             r.margin,
+                            r.basis,
                             r.clause,
                             r.verified,
                             r.unverified_inputs or "verified",
@@ -730,6 +756,7 @@ def _render_html(report: ComplianceReport) -> str:
                         False,
                         False,
                         True,
+                        False,
                         False,
                         False,
                         False,
@@ -871,6 +898,7 @@ def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
             "unit",
             "result",
             "margin",
+            "basis",
             "verified",
         ],
         (
@@ -883,10 +911,11 @@ def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
                 r.unit,
                 _LABELS[r.status] + (f" ({r.reason})" if r.reason else ""),
                 r.margin,
+                r.basis,
                 r.verified,
             ]
             for r in sub.itertuples()
         ),
         classes=sub["status"].tolist(),
-        numeric=[False, False, False, True, False, False, False, True, False],
+        numeric=[False, False, False, True, False, False, False, True, False, False],
     )

@@ -584,6 +584,11 @@ def test_cli_check(twin, tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "fail        p1: gb50180-4.0.2-far" in text
+    # A failing value with what produced it.
+    assert (
+        "p1: gb50180-4.0.2-far far 2.4 [counted 24,000.0 m2 / parcel 10,000.0 m2] "
+        "(limit 1.3-1.6; GB 50180-2018 Table 4.0.2" in text
+    )
     assert json.loads(out_json.read_text(encoding="utf-8"))[0]["rule_id"]
     assert out_html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert main(["-q", "check", str(path), "--strict"]) == 1
@@ -842,3 +847,385 @@ def test_front_spacing_rules_by_hand(twin, tmp_path):
         assert set(off["status"]) == {"not_applicable"}, rule_id
         assert off["reason"].str.contains(why, regex=False).all(), rule_id
         assert (rows["unverified_inputs"] == "").all()
+
+
+# --- basis: what produced each value ---------------------------------------------
+
+
+def test_basis_says_what_produced_each_value_by_hand(twin, tmp_path):
+    body = (
+        "".join(
+            _rule(f"{ind}@{scope}", ind, scope, unit)
+            for ind, unit in (
+                ("ground_green_rate", "-"),
+                ("average_storeys", "-"),
+                ("residents", "persons"),
+                ("residential_land_per_capita_m2", "m2/person"),
+            )
+            for scope in ("parcel", "site")
+        )
+        + _rule("density@site", "building_density", "site", "-")
+        + _rule("far@site", "far", "site", "-")
+        + _rule(
+            "height@p", "max_height_m", "parcel", "m", "params = { min_share = 0.5 }\n"
+        )
+    )
+    r = rows_of(check(twin, "zhejiang-future-community"))
+    mine = rows_of(check(twin, _book(tmp_path, body)))
+    # p1: four slabs of 1,000 m2 x 6 storeys on 100 x 100 m; p2: a tower of
+    # 600 m2 x 10 storeys; the site is the three parcels, 30,000 m2.
+    expected = {
+        ("gb50180-4.0.2-far", "p1"): "counted 24,000.0 m2 / parcel 10,000.0 m2",
+        ("gb50180-4.0.2-far", "p2"): "counted 6,000.0 m2 / parcel 10,000.0 m2",
+        ("planning-far_max", "p1"): "counted 24,000.0 m2 / parcel 10,000.0 m2",
+        ("gb50180-4.0.2-density", "p1"): "footprint 4,000.0 m2 / parcel 10,000.0 m2",
+        ("gb50180-4.0.2-density", "p2"): "footprint 600.0 m2 / parcel 10,000.0 m2",
+        # 2,500 + 1,000 x 0.5 (roof) + 500 x 0.8 (podium) + 300 x 0.2 (wall)
+        ("gb50180-4.0.2-green", "p1"): "counted green 3,460.0 m2 / parcel 10,000.0 m2",
+        ("gb50180-4.0.2-green", "p2"): "counted green 3,200.0 m2 / parcel 10,000.0 m2",
+        # All four slabs are 18.9 m: the first in layer order is named.
+        ("gb50180-4.0.2-height", "p1"): "tallest building s1 (18.9 m)",
+        ("gb50180-4.0.2-height", "p2"): "tallest building t1 (30.9 m)",
+        # The ground share's target is the multi_i (p1) or high_i (p2) green
+        # rate of Table 4.0.2, zone III.
+        ("zj-fc-green-ground-share", "p1"): (
+            "ground green rate 0.25 (ground green 2,500.0 m2 / parcel 10,000.0 m2)"
+            " / target 0.3 from gb50180-4.0.2-green"
+        ),
+        ("zj-fc-green-ground-share", "p2"): (
+            "ground green rate 0.32 (ground green 3,200.0 m2 / parcel 10,000.0 m2)"
+            " / target 0.35 from gb50180-4.0.2-green"
+        ),
+    }
+    for key, text in expected.items():
+        assert r.loc[key, "basis"] == text, key
+    mine_expected = {
+        (
+            "ground_green_rate@parcel",
+            "p1",
+        ): "ground green 2,500.0 m2 / parcel 10,000.0 m2",
+        (
+            "ground_green_rate@site",
+            "site",
+        ): "ground green 12,100.0 m2 / site 30,000.0 m2",
+        ("average_storeys@parcel", "p1"): (
+            "housing floor area 24,000.0 m2 / housing footprint 4,000.0 m2"
+        ),
+        ("average_storeys@site", "site"): (
+            "housing floor area 30,000.0 m2 / housing footprint 4,600.0 m2"
+        ),
+        ("residents@parcel", "p1"): "400.0 dwellings x 2.8 persons per household",
+        ("residents@site", "site"): "450.0 dwellings x 2.8 persons per household",
+        ("residential_land_per_capita_m2@parcel", "p2"): (
+            "parcel 10,000.0 m2 / 140.0 residents"
+        ),
+        ("residential_land_per_capita_m2@site", "site"): (
+            "site 30,000.0 m2 / 1,260.0 residents"
+        ),
+        ("density@site", "site"): "footprint 4,600.0 m2 / site 30,000.0 m2",
+        ("far@site", "site"): "counted 30,000.0 m2 / site 30,000.0 m2",
+        (
+            "height@p",
+            "p3",
+        ): "no building with at least 0.5 of its footprint in the parcel",
+    }
+    for key, text in mine_expected.items():
+        assert mine.loc[key, "basis"] == text, key
+    # A value of 0 is evaluated and says why it is 0.
+    assert mine.loc[("height@p", "p3"), "status"] == "pass"
+    assert mine.loc[("height@p", "p3"), "value"] == 0.0
+    # Rows without a value have no basis, only a reason: the park parcel
+    # under the housing-block rules, average storeys without housing, the
+    # walking distance without a street network.
+    for key in (
+        ("gb50180-4.0.2-far", "p3"),
+        ("gb50180-4.0.2-green", "p3"),
+    ):
+        assert r.loc[key, "status"] == "not_applicable" and r.loc[key, "basis"] == ""
+    off = mine.loc[("average_storeys@parcel", "p3")]
+    assert off["status"] == "not_evaluated" and off["basis"] == ""
+    walk = r[r["indicator"] == "life_circle_walk_m"]
+    assert len(walk) and (walk["status"] == "not_evaluated").all()
+    assert (walk["basis"] == "").all() and (walk["reason"] != "").all()
+    # An evaluated row says why it was not evaluated nowhere.
+    done = r[r["status"].isin(["pass", "fail"])]
+    assert (done["reason"] == "").all()
+
+
+def test_ground_share_traces_its_target(twin):
+    r = rows_of(check(twin, "zhejiang-future-community"))
+    # Its target is Table 4.0.2's green rate, which is not verified.
+    share = r.loc[("zj-fc-green-ground-share", "p1")]
+    assert share["unverified_inputs"] == (
+        "green_rate target from rule gb50180-4.0.2-green, not verified"
+    )
+    assert not share["inputs_verified"]
+    # A planning condition, where given, is the target: given, so verified.
+    p = twin.parcels.assign(green_rate_min=[0.25, np.nan, np.nan])
+    r2 = rows_of(check(twin.with_layer("parcels", p), "zhejiang-future-community"))
+    share = r2.loc[("zj-fc-green-ground-share", "p1")]
+    assert share["basis"] == (
+        "ground green rate 0.25 (ground green 2,500.0 m2 / parcel 10,000.0 m2)"
+        " / target 0.25 from parcels.green_rate_min"
+    )
+    assert share["unverified_inputs"] == "" and share["inputs_verified"]
+    assert r2.loc[("zj-fc-green-ground-share", "p2"), "basis"].endswith(
+        "/ target 0.35 from gb50180-4.0.2-green"
+    )
+
+
+def test_plugged_in_indicator_fills_basis_on_evaluated_rows_only(
+    twin, registry, tmp_path
+):
+    @register_indicator("probe", unit="m", scopes=("parcel",))
+    def probe(ctx, rule):
+        ids = ctx.ids(rule.scope)
+        return Evaluation(
+            pd.Series([np.inf, 0.5, np.nan], index=ids),
+            basis=pd.Series(
+                ["inf: nothing reachable", "half way", "unused"], index=ids
+            ),
+            unverified=pd.Series(["guessed", "", ""], index=ids),
+        )
+
+    path = _book(
+        tmp_path,
+        _rule("probe", "probe", "parcel", "m", op="<=", threshold=1.0),
+    )
+    report = check(twin, path)
+    rows = rows_of(report).xs("probe")
+    p1, p2, p3 = (rows.loc[p] for p in ("p1", "p2", "p3"))
+    # inf is a value: it fails "<= 1" by an infinite margin.
+    assert (p1["status"], p1["value"], p1["margin"]) == ("fail", np.inf, -np.inf)
+    assert p1["basis"] == "inf: nothing reachable" and p1["reason"] == ""
+    assert p1["unverified_inputs"] == "guessed" and not p1["inputs_verified"]
+    assert (p2["status"], p2["basis"]) == ("pass", "half way")
+    assert_allclose(p2["margin"], 0.5, **TOL)
+    # NaN is not: not evaluated, with a reason and no basis.
+    assert (p3["status"], p3["basis"]) == ("not_evaluated", "")
+    assert p3["reason"] == "no value: an input is missing"
+    assert pd.isna(p3["margin"])
+
+    # JSON: inf and -inf as strings float() reads back, NaN as null.
+    from cim.report import JSON_INFINITY
+
+    assert JSON_INFINITY == {np.inf: "inf", -np.inf: "-inf"}
+    recs = {
+        r["feature_id"]: r
+        for r in json.loads(report.to_json())
+        if r["rule_id"] == "probe"
+    }
+    assert (recs["p1"]["value"], recs["p1"]["margin"]) == ("inf", "-inf")
+    assert recs["p1"]["basis"] == "inf: nothing reachable"
+    assert (recs["p3"]["value"], recs["p3"]["margin"], recs["p3"]["basis"]) == (
+        None,
+        None,
+        "",
+    )
+    frame = report.to_frame()
+    frame = frame[frame["rule_id"] == "probe"].set_index("feature_id")
+    for col in ("value", "margin"):
+        back = pd.to_numeric(
+            pd.Series({k: recs[k][col] for k in frame.index}, dtype=object)
+        ).astype("float64")
+        pd.testing.assert_series_equal(back, frame[col], check_names=False)
+        assert [float(recs[k][col] or "nan") for k in frame.index] == pytest.approx(
+            frame[col].tolist(), nan_ok=True
+        )
+    # HTML: the same "inf" and "-inf" beside the basis; NaN stays blank.
+    page = report.to_html()
+    row = re.search(r"<tr class=\"fail\"><td>probe</td>.*?</tr>", page)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0))
+    assert cells[2] == "inf" and cells[6] == "-inf"
+    assert cells[7] == "inf: nothing reachable"
+    blank = re.search(r"<tr class=\"not_evaluated\"><td>probe</td>.*?</tr>", page)
+    assert blank is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", blank.group(0))
+    assert cells[2] == "" and cells[6] == "" and cells[7] == ""
+
+
+# --- limits chosen by classes derived from estimates -------------------------------
+
+
+def _estimated_storeys(twin: cim.Twin) -> cim.Twin:
+    # s1 and s4 (an office) take default storeys, s2 storeys from its height
+    # (so an estimated storey height), s2 households from floor area; s3 and
+    # t1 are measured (as in test_floor_area_values_name_estimated_storeys).
+    b = twin.buildings.assign(
+        floors=pd.array([pd.NA, pd.NA, 6, pd.NA, 10], dtype="Int64"),
+        height_m=[np.nan, 18.9, 18.9, np.nan, 30.9],
+        households=pd.array([100, pd.NA, 100, 100, 50], dtype="Int64"),
+        use=["residential"] * 3 + ["office", "residential"],
+    )
+    with pytest.warns(cim.errors.RepairWarning, match="estimated 2 heights"):
+        return twin.with_layer("buildings", b)
+
+
+_BY_STOREYS = (
+    'threshold = { by = "storey_class", values = { multi_i = 3.0, high_i = 3.0 } }'
+)
+_BY_SIZE = (
+    'threshold = { by = "dwelling_size_class", '
+    'values = { le60 = 0.5, "60-90" = 0.5, "90-140" = 0.5 } }'
+)
+
+
+@pytest.mark.parametrize("table_first", [True, False])
+def test_limit_chosen_by_an_estimated_class_is_flagged(twin, tmp_path, table_first):
+    t = _estimated_storeys(twin)
+    plain = _rule("plain", "far", "parcel", "-", op="<=", threshold=3.0)
+    table = _rule("by-class", "far", "parcel", "-", op="<=", threshold=0.0).replace(
+        "threshold = 0.0", _BY_STOREYS
+    )
+    park = _rule("park", "parking_spaces_per_household", "parcel", "x").replace(
+        "threshold = 0.0", _BY_SIZE
+    )
+    body = (table + plain if table_first else plain + table) + park
+    r = rows_of(check(t, _book(tmp_path, body)))
+
+    def each(n: str, k_default: int, k_height: int, sep: str) -> str:
+        return sep.join(
+            (
+                f"storeys estimated (floors_source=default) for {k_default} of {n}",
+                f"storeys estimated (floors_source=height) for {k_height} of {n}",
+                "storey height estimated (storey_height_source=default) for "
+                f"{k_default} of {n}",
+                "storey height estimated (storey_height_source=estimated) for "
+                f"{k_height} of {n}",
+            )
+        )
+
+    # p1's FAR-counted area: s1, s2, s4 estimated among its 4 buildings.
+    far = each("4 buildings", 2, 1, "; ")
+    # Its storey class, multi_i (18,000 m2 / 3,000 m2 of housing = 6), rests
+    # on the housing among them: s1 and s2 of s1, s2, s3.
+    storeys = each("3 housing buildings", 1, 1, ", ")
+    households = "households estimated from floor area (households_source=estimated)"
+    # The cached FAR evaluation is shared by the three FAR rules, but only the
+    # rule whose limit the class chose is flagged for it.
+    assert r.loc[("plain", "p1"), "unverified_inputs"] == far
+    assert r.loc[("planning-far_max", "p1"), "unverified_inputs"] == far
+    flagged = r.loc[("by-class", "p1")]
+    assert flagged["threshold_keys"] == "storey_class=multi_i"
+    assert flagged["unverified_inputs"] == (
+        f"{far}; limit chosen by storey_class=multi_i from {storeys}"
+    )
+    # p2's class high_i rests on t1's measured storeys: nothing to flag.
+    assert r.loc[("by-class", "p2"), "threshold_keys"] == "storey_class=high_i"
+    assert r.loc[("by-class", "p2"), "unverified_inputs"] == ""
+    # No class, no threshold, no flag.
+    assert r.loc[("by-class", "p3"), "status"] == "not_applicable"
+    assert r.loc[("by-class", "p3"), "unverified_inputs"] == ""
+    # The dwelling-size class: 18,000 m2 over 100 + 60 + 100 dwellings = 69.2
+    # m2, from the same floor area and s2's estimated households.
+    park_p1 = r.loc[("park", "p1")]
+    assert park_p1["threshold_keys"] == "dwelling_size_class=60-90"
+    assert park_p1["unverified_inputs"] == (
+        f"{households} for 1 of 4 buildings; limit chosen by "
+        f"dwelling_size_class=60-90 from {storeys}, {households} for 1 of 4 "
+        "buildings"
+    )
+    assert r.loc[("park", "p2"), "unverified_inputs"] == ""
+
+
+def test_measured_classes_leave_limits_unflagged(twin):
+    rows = check(twin, "zhejiang-future-community").rows
+    assert not rows["unverified_inputs"].str.contains("limit chosen by").any()
+
+
+@pytest.fixture(scope="module")
+def beijing() -> ComplianceReport:
+    site = cim.datasets.load("beijing_haidian_cau")
+    params = {"climate_zone": "II", "city_size": "large", "life_circle": "15"}
+    return check(site, "gb50180-2018", params=params)
+
+
+def test_beijing_far_limit_rests_on_estimated_storeys(beijing):
+    r = rows_of(beijing)
+    row = r.loc[("gb50180-4.0.2-far", "w860342589")]
+    assert row["threshold_keys"] == "climate_zone=II, storey_class=multi_i"
+    assert (row["limit_min"], row["limit_max"]) == (1.2, 1.5)
+    # OpenStreetMap gives none of its 12 buildings' storeys.
+    est = "estimated (floors_source=default) for 12 of 12"
+    assert row["unverified_inputs"].endswith(
+        f"; limit chosen by storey_class=multi_i from storeys {est} housing "
+        "buildings, storey height estimated (storey_height_source=default) for "
+        "12 of 12 housing buildings"
+    )
+    assert row["unverified_inputs"].startswith(f"storeys {est} buildings; ")
+    assert row["basis"] == "counted 72,920.5 m2 / parcel 76,167.0 m2"
+    # Its planning condition has no class behind it.
+    plan = r.xs("w860342589", level="feature_id")
+    assert "limit chosen" not in "".join(
+        plan.loc[plan.index.str.startswith("planning-"), "unverified_inputs"]
+    )
+
+
+def test_beijing_basis_reproduces_the_values(beijing):
+    # Every ratio's basis gives numerator and land area to 0.1 m2: their
+    # quotient is the value, within that rounding.
+    rows = beijing.rows[beijing.rows["status"].isin(["pass", "fail"])]
+    ratios = rows[rows["indicator"].isin(["far", "building_density", "green_rate"])]
+    assert len(ratios) >= 18
+    nums = ratios["basis"].str.extract(r"^\D+ ([\d,.]+) m2 / parcel ([\d,.]+) m2$")
+    assert nums.notna().all().all()
+    num, area = (nums[i].str.replace(",", "").astype(float) for i in (0, 1))
+    zones = beijing.twin.parcels.set_index("parcel_id").geometry.area
+    assert_allclose(area, zones.loc[ratios["feature_id"]].to_numpy(), atol=0.05)
+    assert_allclose(
+        num.to_numpy(),
+        ratios["value"].to_numpy() * area.to_numpy(),
+        atol=0.05 + 1e-6 * area.max(),
+    )
+
+
+def test_beijing_unreachable_walks_are_inf_with_their_basis(beijing, tmp_path):
+    walk = beijing.rows[beijing.rows["indicator"] == "life_circle_walk_m"]
+    # The extract maps no middle school and no clinic: every home is
+    # infinitely far, which fails, and the basis says why.
+    assert len(walk) == 58 and (walk["status"] == "fail").all()
+    assert np.isposinf(walk["value"]).all() and np.isneginf(walk["margin"]).all()
+    why = "inf: no facility of middle_school, clinic in the twin"
+    assert (walk["basis"] == why).all()
+    listed = (
+        "required categories of the 15-min life circle recalled from "
+        "GB 50180-2018 Appendix B, not verified: middle_school, clinic"
+    )
+    assert (walk["unverified_inputs"] == listed).all()
+    beijing.to_json(tmp_path / "r.json")
+    recs = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    walks = [r for r in recs if r["indicator"] == "life_circle_walk_m"]
+    assert len(walks) == 58
+    assert all(
+        (r["value"], r["margin"], r["basis"]) == ("inf", "-inf", why) for r in walks
+    )
+    assert float(walks[0]["value"]) == np.inf
+    # Missing stays null: values of rows not evaluated.
+    ne = [r for r in recs if r["status"] == "not_evaluated"]
+    assert ne and all(r["value"] is None and r["basis"] == "" for r in ne)
+
+
+def test_walk_rule_note_is_current():
+    # A note saying a rule waits for an engine must not outlive the engine.
+    from cim.indicators import get_indicator
+
+    book = load_rulebook("gb50180-2018")
+    rule = next(r for r in book.rules if r.id == "gb50180-3.0.4-walk")
+    assert not get_indicator(rule.indicator).pending
+    assert "not evaluated until" not in rule.note
+    assert "cim.indicators.accessibility" in rule.note
+    assert rule.verified is True
+    assert rule.clause == (
+        "GB 50180-2018 §2.0 (terms: the 15-, 10- and 5-minute life circles) and "
+        "Table 3.0.4 [clause no. M]"
+    )
+    for name in (
+        "gb50180-2018",
+        "gbt50353-2013",
+        "hangzhou",
+        "zhejiang-future-community",
+    ):
+        for r in load_rulebook(name).rules:
+            if "until" in r.note and "registered" in r.note:
+                assert get_indicator(r.indicator).pending, r.id

@@ -138,15 +138,25 @@ def test_walk_rows_name_the_category_that_sets_them(pilot, report):
         "required categories of the 5-min life circle recalled from "
         "GB 50180-2018 Appendix B, not verified: " + ", ".join(required_categories(5))
     )
-    # The recalled list is an input of every row: none claims verified inputs.
-    assert walk["unverified_inputs"].str.endswith("; " + listed).all()
+    # The recalled list is the one unverified input of every row: none
+    # claims verified inputs. What set the value is its basis, not an input.
+    assert (walk["unverified_inputs"] == listed).all()
     assert not walk["inputs_verified"].any()
     # A-T1 is farthest from the only toilet, F9: its row says so, and its
     # value is the toilet row of the per-category coverage.
     row = walk.loc["A-T1"]
-    assert row["unverified_inputs"] == f"set by toilet (nearest facility F9); {listed}"
+    assert row["basis"] == "set by toilet (nearest facility F9)"
     per = life_circle_coverage(pilot, levels=(5,)).compliance
     per = per.set_index(["feature_id", "category"])
     assert per.loc[("A-T1", "toilet"), "facility_id"] == "F9"
     assert np.isclose(row["value"], per.loc[("A-T1", "toilet"), "value"])
     assert np.isclose(row["value"], per.loc["A-T1", "value"].max())
+    # Every home's basis names the category and facility of its farthest
+    # required category, as the per-category coverage has them.
+    assert np.isfinite(walk["value"]).all()
+    got = walk["basis"].str.extract(r"^set by (\w+) \(nearest facility (\w+)\)$")
+    assert got.notna().all().all()
+    for fid, (cat, fac) in got.iterrows():
+        assert per.loc[(fid, cat), "facility_id"] == fac, fid
+        assert np.isclose(walk.loc[fid, "value"], per.loc[(fid, cat), "value"]), fid
+        assert np.isclose(walk.loc[fid, "value"], per.loc[fid, "value"].max()), fid

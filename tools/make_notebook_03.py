@@ -60,29 +60,38 @@ report.counts()"""),
     "limit",
     "margin",
     "status",
+    "basis",
     "verified",
 ]
 frame = report.to_frame()
 frame.loc[frame["feature_id"] == "B-01", cols].query("status != 'not_applicable'")"""),
     md("""B-01 fails its FAR: 1.62 against the 1.3-1.6 range of a zone-III block of
 four to six storeys (GB 50180 Table 4.0.2), and its planning condition of
-1.6. The take-off behind the value shows where the floor area comes from;
+1.6. Its `basis` says what produced the value: 38,880 m2 counted over a
+parcel of 24,000 m2. The take-off behind it shows where the floor area comes
+from;
 for A-01 it shows the Zhejiang exclusions at work (stilt floor, balconies and
 bay windows counted for gross floor area but not for FAR)."""),
     code("""bd = report.far_breakdown("parcel")
 bd[bd["zone_id"] == "B-01"].groupby("building_id")[["area_m2", "counted_m2"]].sum()"""),
     code("""a1 = bd[(bd["zone_id"] == "A-01") & (bd["building_id"] == "A-T1")]
 a1[["kind", "rule_id", "verified", "elements", "area_m2", "factor", "counted_m2"]]"""),
+    md("""Every walking distance says, in its `basis`, which required facility
+category (and which facility of it) is farthest from the home and so sets
+the value:"""),
+    code("""walk = frame[frame["indicator"] == "life_circle_walk_m"]
+walk[["feature_id", "value", "limit", "status", "basis"]].head()"""),
     md("""Which values are provisional? The unverified rules used, and the
 unverified inputs behind the values: here the default of 2.8 persons per
 household, the take-off rules not confirmed from the primary text, and,
 behind every walking distance, the life circle's facility list (recalled
-from GB 50180 Appendix B) with the category and facility that set the value.
-The pilot's storeys and heights are measured; in a twin built from
-OpenStreetMap, FAR and average storeys would also say, per parcel, how many
-buildings rest on estimated storeys (`storeys estimated (floors_source=default)
-for 12 of 12 buildings`), and the take-off breakdown has `floors_source` and
-`storey_height_source` on every element."""),
+from GB 50180 Appendix B). The pilot's storeys and heights are measured; in a
+twin built from OpenStreetMap, FAR and average storeys would also say, per
+parcel, how many buildings rest on estimated storeys (`storeys estimated
+(floors_source=default) for 12 of 12 buildings`), a limit chosen by the
+storey class would say it rests on them too (`limit chosen by
+storey_class=multi_i from storeys estimated ...`), and the take-off breakdown
+has `floors_source` and `storey_height_source` on every element."""),
     code("""report.unverified()[["kind", "rule_id", "rulebook", "rows"]]"""),
     code("""inputs = frame.loc[frame["unverified_inputs"] != "", "unverified_inputs"]
 sorted({part for text in inputs for part in text.split("; ")})"""),

@@ -14,10 +14,20 @@ value are unverified:
   households estimated from floor area, and the persons per household if it
   is the default;
 - footprint and green values (``building_density``, the green rates) rest on
-  polygons only.
+  polygons only;
+- the ground share of the green-rate target rests on the rule that set the
+  target: flagged if that rule is not verified or its threshold was chosen
+  by a class derived from estimates.
 
-Which storey, land or dwelling-size class selects a rule's threshold is the
-check's business (:func:`cim.check.check`), not an indicator's.
+Ratios over land area (``far``, ``building_density``, the green rates),
+``average_storeys``, ``max_height_m``, the ground share, ``residents`` and
+``residential_land_per_capita_m2`` also give their ``basis``: the areas,
+dwellings (or the building) that produced the value, e.g. ``"counted
+24,000.0 m2 / parcel 10,000.0 m2"``.
+
+Which storey, land or dwelling-size class selects a rule's threshold, and
+what those classes rest on, is the check's business (:func:`cim.check.check`),
+not an indicator's.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+from numpy.typing import NDArray
 
 from cim.indicators import planning as pl
 from cim.indicators.context import Context
@@ -104,13 +116,58 @@ def _zonal(
     return _aligned(ctx, scope, values)
 
 
-def _people(ctx: Context, rule: Rule, values: pd.Series) -> Evaluation:
+def _over_area(
+    ctx: Context, scope: str, what: str, num: NDArray[np.float64]
+) -> pd.Series:
+    """Basis of a ratio over land area: ``"<what> <num> m2 / <scope> <area> m2"``.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    scope
+        ``"parcel"`` or ``"site"``.
+    what
+        What the numerator is, e.g. ``"counted"``.
+    num
+        Per zone, the numerator [m2], ``(n,)`` float.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the scope's feature ids; areas to 0.1 m2.
+    """
+    area = shapely.area(np.asarray(ctx.zones(scope).geometry.array, dtype=object))
+    text = [
+        f"{what} {a:,.1f} m2 / {scope} {z:,.1f} m2"
+        for a, z in zip(np.asarray(num, dtype="float64"), area, strict=True)
+    ]
+    return pd.Series(text, index=ctx.ids(scope), dtype="str")
+
+
+def _weighted(ctx: Context, layer: str, scope: str, values: Any) -> NDArray[np.float64]:
+    """Per zone, the sum of a per-feature quantity of ``layer`` by share [m2]."""
+    return ctx.shares(layer, scope).sum(np.asarray(values, dtype="float64"))
+
+
+def _people(
+    ctx: Context, rule: Rule, values: pd.Series, basis: pd.Series | None = None
+) -> Evaluation:
     """Values computed from residents, with their unverified inputs.
 
     Those are households estimated from floor area and a default persons per
     household (:meth:`~cim.indicators.context.Context.unverified_people`).
     """
-    return Evaluation(values, unverified=ctx.unverified_people(rule.scope))
+    return Evaluation(values, unverified=ctx.unverified_people(rule.scope), basis=basis)
+
+
+def _residents_of(ctx: Context, scope: str) -> tuple[NDArray[np.float64], float]:
+    """Per zone, dwellings (households by footprint share), and persons each."""
+    households = pd.to_numeric(ctx.buildings["households"], errors="coerce")
+    d = _weighted(
+        ctx, "buildings", scope, households.to_numpy(dtype="float64", na_value=np.nan)
+    )
+    return d, ctx.persons_per_household
 
 
 def _per_dwelling(
@@ -150,8 +207,14 @@ def _per_dwelling(
     description="plot ratio: FAR-counted floor area above ground / land area",
 )
 def _far(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     v = _zonal(ctx, rule, pl.far, floor_area="far_above_ground_m2")
-    return Evaluation(v, unverified=ctx.unverified_far(rule.scope))
+    counted = _weighted(ctx, "buildings", scope, ctx.buildings["far_above_ground_m2"])
+    return Evaluation(
+        v,
+        unverified=ctx.unverified_far(scope),
+        basis=_over_area(ctx, scope, "counted", counted),
+    )
 
 
 @register_indicator(
@@ -160,8 +223,16 @@ def _far(ctx: Context, rule: Rule) -> Evaluation:
     scopes=_ZONES,
     description="building footprint inside the zone / land area",
 )
-def _density(ctx: Context, rule: Rule) -> pd.Series:
-    return _zonal(ctx, rule, pl.building_density)
+def _density(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
+    s = ctx.shares("buildings", scope)
+    covered = np.asarray(
+        np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones), dtype="float64"
+    )
+    return Evaluation(
+        _zonal(ctx, rule, pl.building_density),
+        basis=_over_area(ctx, scope, "footprint", covered),
+    )
 
 
 @register_indicator(
@@ -171,9 +242,17 @@ def _density(ctx: Context, rule: Rule) -> pd.Series:
     params=("factors",),
     description="counted green area (3D greening by factors) / land area",
 )
-def _green_rate(ctx: Context, rule: Rule) -> pd.Series:
+def _green_rate(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     factors = rule.params.get("factors")
-    return _zonal(ctx, rule, pl.green_rate, layer="greens", factors=factors)
+    greens = ctx.twin.greens
+    counted = pl.planted_area(greens) * pl.green_factors(greens, factors)
+    return Evaluation(
+        _zonal(ctx, rule, pl.green_rate, layer="greens", factors=factors),
+        basis=_over_area(
+            ctx, scope, "counted green", _weighted(ctx, "greens", scope, counted)
+        ),
+    )
 
 
 @register_indicator(
@@ -183,9 +262,21 @@ def _green_rate(ctx: Context, rule: Rule) -> pd.Series:
     params=("kinds",),
     description="ground-level green area (no 3D greening) / land area",
 )
-def _ground_green_rate(ctx: Context, rule: Rule) -> pd.Series:
+def _ground_green_rate(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     kinds = _kinds(rule.params, pl.GROUND_GREEN_KINDS)
-    return _zonal(ctx, rule, pl.ground_green_rate, layer="greens", kinds=kinds)
+    greens = ctx.twin.greens
+    ground = np.where(
+        np.isin(greens["kind"].astype("str").to_numpy(), kinds),
+        pl.planted_area(greens),
+        0.0,
+    )
+    return Evaluation(
+        _zonal(ctx, rule, pl.ground_green_rate, layer="greens", kinds=kinds),
+        basis=_over_area(
+            ctx, scope, "ground green", _weighted(ctx, "greens", scope, ground)
+        ),
+    )
 
 
 @register_indicator(
@@ -197,13 +288,20 @@ def _ground_green_rate(ctx: Context, rule: Rule) -> pd.Series:
 )
 def _ground_share(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    ground = _ground_green_rate(ctx, rule).to_numpy(dtype="float64")
+    rate = _ground_green_rate(ctx, rule)
+    ground = rate.values.to_numpy(dtype="float64")
     # NaN: no target applies; -inf: a green-rate rule applies, but its
     # threshold needs a planning parameter that was not given.
-    target = ctx.target("green_rate", scope).to_numpy(dtype="float64")
+    of = ctx.target_provenance("green_rate", scope)
+    target = of["target"].to_numpy(dtype="float64")
     ok = np.isfinite(target) & (target > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.where(ok, ground / np.where(ok, target, 1.0), np.nan)
+    assert rate.basis is not None
+    basis = [
+        f"ground green rate {g:.4g} ({b}) / target {t:g} from {src}"
+        for g, b, t, src in zip(ground, rate.basis, target, of["source"], strict=True)
+    ]
     reason = np.select(
         [np.isnan(target), np.isneginf(target)],
         [
@@ -216,6 +314,8 @@ def _ground_share(ctx: Context, rule: Rule) -> Evaluation:
         ctx.series(scope, v, "ground_green_share_of_target"),
         applies=ctx.series(scope, ~np.isnan(target), "applies"),
         reason=ctx.series(scope, reason, "reason"),
+        unverified=of["unverified"],
+        basis=pd.Series(basis, index=ctx.ids(scope), dtype="str"),
     )
 
 
@@ -228,9 +328,35 @@ def _ground_share(ctx: Context, rule: Rule) -> Evaluation:
     "in the zone",
 )
 def _max_height(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     min_share = _number(rule.params, "min_share", 0.01)
     v = _zonal(ctx, rule, pl.max_height, min_share=min_share)
-    return Evaluation(v, unverified=ctx.unverified_height(rule.scope))
+    # The building that sets each zone's value: the tallest (first in layer
+    # order on a tie) with at least min_share of its footprint in the zone.
+    s = ctx.shares("buildings", scope)
+    h = pd.to_numeric(ctx.buildings["height_m"], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    sel = (s.share >= min_share) & np.isfinite(h[s.feature])
+    pairs = pd.DataFrame({"zone": s.zone[sel], "feature": s.feature[sel]})
+    pairs["h"] = h[pairs["feature"].to_numpy()]
+    top = pairs.sort_values(["zone", "h", "feature"], ascending=[True, False, True])
+    top = top.drop_duplicates("zone")
+    bids = ctx.buildings["building_id"].astype("str").to_numpy(dtype=object)
+    basis = np.full(
+        s.n_zones,
+        f"no building with at least {min_share:g} of its footprint in the {scope}",
+        dtype=object,
+    )
+    basis[top["zone"].to_numpy()] = [
+        f"tallest building {bids[f]} ({hh:g} m)"
+        for f, hh in zip(top["feature"], top["h"], strict=True)
+    ]
+    return Evaluation(
+        v,
+        unverified=ctx.unverified_height(scope),
+        basis=ctx.series(scope, basis, "basis").astype("str"),
+    )
 
 
 @register_indicator(
@@ -244,7 +370,24 @@ def _average_storeys(ctx: Context, rule: Rule) -> Evaluation:
     v = ctx.series(
         scope, ctx.classes(scope)["average_storeys"].to_numpy(), "average_storeys"
     )
-    return Evaluation(v, unverified=ctx.unverified_floor_area(scope, basis="gfa"))
+    b = ctx.buildings
+    housing = pl.is_housing(b)
+    floor = _weighted(
+        ctx, "buildings", scope, np.where(housing, b["gfa_above_ground_m2"], 0.0)
+    )
+    footprint = np.where(
+        housing, shapely.area(np.asarray(b.geometry.array, dtype=object)), 0.0
+    )
+    foot = _weighted(ctx, "buildings", scope, footprint)
+    basis = [
+        f"housing floor area {a:,.1f} m2 / housing footprint {f:,.1f} m2"
+        for a, f in zip(floor, foot, strict=True)
+    ]
+    return Evaluation(
+        v,
+        unverified=ctx.unverified_floor_area(scope, basis="gfa"),
+        basis=pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+    )
 
 
 @register_indicator(
@@ -267,7 +410,9 @@ def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
 def _residents(ctx: Context, rule: Rule) -> Evaluation:
     pph = ctx.persons_per_household
     v = _zonal(ctx, rule, pl.residents, persons_per_household=pph)
-    return _people(ctx, rule, v)
+    d, pph = _residents_of(ctx, rule.scope)
+    basis = [f"{x:,.1f} dwellings x {pph:g} persons per household" for x in d]
+    return _people(ctx, rule, v, pd.Series(basis, index=v.index, dtype="str"))
 
 
 @register_indicator(
@@ -277,9 +422,16 @@ def _residents(ctx: Context, rule: Rule) -> Evaluation:
     description="land area / residents",
 )
 def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     pph = ctx.persons_per_household
     v = _zonal(ctx, rule, pl.residential_land_per_capita, persons_per_household=pph)
-    return _people(ctx, rule, v)
+    d, pph = _residents_of(ctx, scope)
+    area = shapely.area(np.asarray(ctx.zones(scope).geometry.array, dtype=object))
+    basis = [
+        f"{scope} {a:,.1f} m2 / {x * pph:,.1f} residents"
+        for a, x in zip(area, d, strict=True)
+    ]
+    return _people(ctx, rule, v, pd.Series(basis, index=v.index, dtype="str"))
 
 
 @register_indicator(

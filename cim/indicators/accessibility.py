@@ -13,9 +13,10 @@ is recalled from GB 50180-2018 Appendix B, not confirmed from its text
 (:func:`cim.network.circles.required_categories`; the per-category coverage
 rows of :func:`~cim.network.circles.life_circle_coverage` say
 ``verified = False`` for the same reason). So a row never claims more than
-that list: its ``unverified_inputs`` name the list, and which category (and
-nearest facility) sets the value, or, where the value is infinite, which
-required categories have no facility in the twin or none reachable on foot.
+that list: its ``unverified_inputs`` name the list, and its ``basis`` says
+which category (and nearest facility) sets the value, or, where the value is
+infinite, which required categories have no facility in the twin or none
+reachable on foot.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 
-def walk_provenance(walk: pd.DataFrame, level: int) -> pd.Series:
-    """What each life-circle walk rests on, as a compliance row's unverified inputs.
+def walk_provenance(walk: pd.DataFrame, level: int) -> pd.DataFrame:
+    """What each life-circle walk rests on: a compliance row's basis and inputs.
 
     Parameters
     ----------
@@ -46,11 +47,13 @@ def walk_provenance(walk: pd.DataFrame, level: int) -> pd.Series:
 
     Returns
     -------
-    pandas.Series
-        Aligned to ``walk``: ``"set by <category> (nearest facility <id>)"``,
-        or for an infinite walk ``"inf: no facility of <categories> in the
-        twin, none of <categories> reachable on foot"``, then ``"; "`` and the
-        required categories, recalled and unverified.
+    pandas.DataFrame
+        Aligned to ``walk``:
+
+        - ``basis``: ``"set by <category> (nearest facility <id>)"``, or for
+          an infinite walk ``"inf: no facility of <categories> in the twin,
+          none of <categories> reachable on foot"``;
+        - ``unverified``: the required categories, recalled and unverified.
 
     Examples
     --------
@@ -59,7 +62,7 @@ def walk_provenance(walk: pd.DataFrame, level: int) -> pd.Series:
     >>> walk = pd.DataFrame({"life_circle_walk_m": [666.0, float("inf")],
     ...     "category": ["toilet", "clinic"], "facility_id": ["F9", ""],
     ...     "absent": ["", "clinic"], "unreachable": ["", ""]})
-    >>> walk_provenance(walk, 15).str.split("; ").str[0].tolist()
+    >>> walk_provenance(walk, 15)["basis"].tolist()
     ['set by toilet (nearest facility F9)', 'inf: no facility of clinic in the twin']
     """
     from cim.network.circles import required_categories
@@ -84,8 +87,10 @@ def walk_provenance(walk: pd.DataFrame, level: int) -> pd.Series:
         + walk["facility_id"].astype("str")
         + ")"
     )
-    basis = setter.where(finite, "inf: " + why)
-    return (basis + "; " + listed).rename("unverified")
+    return pd.DataFrame(
+        {"basis": setter.where(finite, "inf: " + why), "unverified": listed},
+        index=walk.index,
+    ).astype("str")
 
 
 @register_indicator(
@@ -117,4 +122,5 @@ def _life_circle_walk_m(ctx: Context, rule: Rule) -> Evaluation:
     # inf (a required category unreachable on foot) is a value that fails
     # the rule, not a missing one.
     values = walk["life_circle_walk_m"].astype("float64").rename(rule.indicator)
-    return Evaluation(values, unverified=walk_provenance(walk, lv))
+    made = walk_provenance(walk, lv)
+    return Evaluation(values, unverified=made["unverified"], basis=made["basis"])

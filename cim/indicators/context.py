@@ -174,7 +174,10 @@ class Context:
         Why that value is unverified (``""`` if it was given).
     target
         ``target(indicator, scope)``: per-feature lower-bound targets of an
-        indicator (set by the check; used by relative indicators).
+        indicator (set by the check; used by relative indicators), as a
+        frame indexed by the scope's ids with columns ``target`` [the
+        indicator's unit], ``source`` (the rule id or ``parcels.<column>``
+        that set it) and ``unverified`` (unverified inputs behind it).
     """
 
     def __init__(
@@ -185,7 +188,7 @@ class Context:
         planning: Mapping[str, Any],
         persons_per_household: float,
         persons_per_household_note: str = "",
-        target: Callable[[str, str], pd.Series] | None = None,
+        target: Callable[[str, str], pd.DataFrame] | None = None,
     ) -> None:
         self.twin = twin
         self.takeoff = takeoff
@@ -455,6 +458,48 @@ class Context:
             index=ids,
         )
 
+    def class_inputs(self, scope: str) -> pd.DataFrame:
+        """Per feature, the unverified inputs its derived classes rest on.
+
+        A rule's threshold chosen by a storey or dwelling-size class
+        (:meth:`classes`) is only as sure as the class: the storey class
+        comes from housing floor area over footprint, so from the storeys,
+        storey heights and take-off rules behind that floor area
+        (:meth:`unverified_floor_area` with ``basis="gfa"``); the
+        dwelling-size class comes from the same floor area over dwellings,
+        so also from estimated households (:meth:`unverified_dwellings`).
+        Land and building classes rest on given attributes only.
+
+        Parameters
+        ----------
+        scope
+            The scope.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the scope's ids; for zones, columns ``storey_class``
+            and ``dwelling_size_class``: ``"; "``-joined labels, ``""``
+            where none is unverified or the class is ``none`` (no housing
+            land). No columns for buildings and dwellings.
+        """
+
+        def make() -> pd.DataFrame:
+            ids = self.ids(scope)
+            if scope not in ("parcel", "site"):
+                return pd.DataFrame(index=ids)
+            classes = self.classes(scope)
+            area = self.unverified_floor_area(scope, basis="gfa")
+            size = _joined(area, self.unverified_dwellings(scope))
+            out = {}
+            for name, text in (("storey_class", area), ("dwelling_size_class", size)):
+                none = classes[name].to_numpy(dtype=object) == "none"
+                out[name] = np.where(none, "", text.to_numpy(dtype=object))
+            return pd.DataFrame(out, index=ids).astype("str")
+
+        out: pd.DataFrame = self.cached(("class_inputs", scope), make)
+        return out
+
     def target(self, indicator: str, scope: str) -> pd.Series:
         """Per-feature lower-bound target of an indicator (NaN where none).
 
@@ -468,9 +513,38 @@ class Context:
         Returns
         -------
         pandas.Series
+            ``-inf`` where a rule applies but its threshold needs a planning
+            parameter that was not given.
+        """
+        return self.target_provenance(indicator, scope)["target"].rename(
+            f"{indicator}_target"
+        )
+
+    def target_provenance(self, indicator: str, scope: str) -> pd.DataFrame:
+        """Per-feature target of an indicator, where it came from and its inputs.
+
+        Parameters
+        ----------
+        indicator
+            Indicator name, e.g. ``"green_rate"``.
+        scope
+            The scope.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the scope's ids: ``target`` (as :meth:`target`),
+            ``source`` (the rule id or ``parcels.<column>`` that set it,
+            ``""`` where none) and ``unverified`` (``"; "``-joined: the rule
+            not confirmed from the primary text, the estimated class that
+            chose its threshold; ``""`` if none).
         """
         if self._target is None:
-            return self.series(scope, np.full(len(self.ids(scope)), np.nan), indicator)
+            n = len(self.ids(scope))
+            return pd.DataFrame(
+                {"target": np.full(n, np.nan), "source": "", "unverified": ""},
+                index=self.ids(scope),
+            )
         return self._target(indicator, scope)
 
     # -- provenance ---------------------------------------------------------------

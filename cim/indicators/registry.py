@@ -18,7 +18,8 @@ evaluated (its ``scope``: ``site``, ``parcel``, ``building`` or
 ``dwelling``; its ``params`` table), and returns a :class:`pandas.Series`
 indexed by ``ctx.ids(rule.scope)``, or an
 :class:`Evaluation` that also says where the indicator does not apply, why a
-value is missing, and which inputs behind it are unverified. NaN means "not
+value is missing, what produced each value (its ``basis``, e.g. the areas of
+a ratio) and which inputs behind it are unverified. NaN means "not
 computed": the check reports such rows as *not evaluated*, never as passed.
 
 An indicator whose engine is not written yet is *declared* with the module
@@ -73,13 +74,20 @@ class Evaluation:
     unverified
         Per feature, the unverified inputs behind the value (rules not
         confirmed from the primary text, defaults, estimates); ``""`` if
-        none.
+        none. Labels are ``"; "``-joined, so a label contains no ``"; "``.
+    basis
+        Per feature, what produced the value, for a reader to retrace it:
+        e.g. ``"counted 24,000.0 m2 / parcel 10,000.0 m2"`` for a ratio, or
+        ``"set by toilet (nearest facility F9)"``; ``""`` where the indicator
+        does not say. The check shows it on evaluated rows only (``reason``
+        says why the others have no value).
     """
 
     values: pd.Series
     applies: pd.Series | None = None
     reason: pd.Series | None = None
     unverified: pd.Series | None = None
+    basis: pd.Series | None = None
 
 
 #: Signature of an indicator function: (context, rule) -> values.
