@@ -1465,15 +1465,26 @@ def sunlight_indicator(twin: Twin, rule: Rule, **params: Any) -> pd.Series:
     >>> hours.name, len(hours), bool(hours.max() <= 8)
     ('sunlight_hours', 58, True)
     """
+    return _indicator_values(twin, rule, **params)[0]
+
+
+def _indicator_values(
+    twin: Twin, rule: Rule, **params: Any
+) -> tuple[pd.Series, pd.Series]:
+    """`sunlight_indicator`'s hours, and per building the basis of each value.
+
+    The basis names the rule's day, date and window, the number of
+    main-facade sill points and the worst of them (its id, facing and hours),
+    so a reader can find the window that decides the building.
+    """
     year = params.pop("year", None)
     engine = params.pop("engine", "auto")
     sp = SunlightParams.from_rule(rule, **params)
     if not _scope(twin, sp).any():
-        return pd.Series(
-            [],
-            index=pd.Index([], dtype=object, name="building_id"),
-            dtype=np.float64,
-            name=SUNLIGHT_INDICATOR,
+        empty = pd.Index([], dtype=object, name="building_id")
+        return (
+            pd.Series([], index=empty, dtype=np.float64, name=SUNLIGHT_INDICATOR),
+            pd.Series([], index=empty, dtype=object, name="basis"),
         )
     # The hours do not depend on the threshold: a tabled threshold is replaced
     # by one of its values, so that no threshold parameter is needed here.
@@ -1484,12 +1495,54 @@ def sunlight_indicator(twin: Twin, rule: Rule, **params: Any) -> pd.Series:
     fixed = dataclasses.replace(
         rule, params={**rule.params, **params}, threshold=threshold
     )
-    b = sunlight_check(twin, fixed, year=year, engine=engine).buildings
-    return pd.Series(
+    result = sunlight_check(twin, fixed, year=year, engine=engine)
+    b = result.buildings
+    index = pd.Index(b["building_id"].to_numpy(), name="building_id")
+    hours = pd.Series(
         b[SUNLIGHT_INDICATOR].to_numpy(dtype=np.float64),
-        index=pd.Index(b["building_id"].to_numpy(), name="building_id"),
+        index=index,
         name=SUNLIGHT_INDICATOR,
     )
+    return hours, _basis(result, sp).reindex(index).fillna("").rename("basis")
+
+
+def _basis(result: SunlightCheck, sp: SunlightParams) -> pd.Series:
+    """Per building, the day, window and main-facade sill point that decide it."""
+    p = result.points
+    main = p[p["main_facade"].to_numpy(dtype=bool)]
+    if not len(main) or not len(result.rules):
+        return pd.Series([], dtype=object)
+    r = result.rules.iloc[0]
+    when = (
+        f"{str(r['day']).replace('_', ' ')} {r['date']}, "
+        f"{_clock(float(r['window_start_h']))}-{_clock(float(r['window_end_h']))} "
+        "true solar time"
+    )
+    n = main.groupby("building_id", sort=False).size()
+    worst = main.loc[main.groupby("building_id", sort=False)["counted_min"].idxmin()]
+    share = (
+        ""
+        if sp.min_pass_share >= 1.0
+        else f"; the value is reached by {sp.min_pass_share:.0%} of them"
+    )
+    text = [
+        f"{when}: {n[bid]} main-facade sill points at {sp.sill_height_m:g} m; "
+        f"worst {pid} facing {facing:.0f} deg, {minutes / 60:.2f} h{share}"
+        for bid, pid, facing, minutes in zip(
+            worst["building_id"],
+            worst["point_id"],
+            worst["facing_deg"],
+            worst["counted_min"],
+            strict=True,
+        )
+    ]
+    return pd.Series(text, index=worst["building_id"].to_numpy(), dtype=object)
+
+
+def _clock(hours: float) -> str:
+    """``9.5`` -> ``"9:30"``."""
+    minutes = round(hours * 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 # --------------------------------------------------------------------------
@@ -1971,9 +2024,9 @@ def _register_indicator() -> None:
     def _sunlight_hours(ctx: Context, rule: Rule) -> Evaluation:
         """Hours of sun per building, from `sunlight_indicator`."""
         params = SunlightParams.from_rule(rule)
-        hours: pd.Series = ctx.cached(
+        hours, basis = ctx.cached(
             (SUNLIGHT_INDICATOR, params),
-            lambda: sunlight_indicator(ctx.twin, rule),
+            lambda: _indicator_values(ctx.twin, rule),
         )
         ids = ctx.ids(rule.scope)
         values = hours.reindex(ids)
@@ -1989,6 +2042,7 @@ def _register_indicator() -> None:
             ),
             reason=pd.Series(reason, index=ids),
             unverified=_estimated_shading(ctx.twin, ids),
+            basis=basis.reindex(ids).fillna(""),
         )
 
 

@@ -756,6 +756,18 @@ def test_registered_for_the_compliance_check(with_tower, rulebook):
     assert rows.loc["slab", "value"] == pytest.approx(
         mine.set_index("building_id").loc["slab", "sunlight_hours"]
     )
+    # The basis names the day, the window and the sill point that decides:
+    # the worst main-facade point of the slab, with the row's hours.
+    result = sunlight_check(with_tower, rulebook, day="great-cold")
+    pts = result.points
+    pts = pts[(pts["rule_id"] == "hz-sunlight-housing") & pts["main_facade"]]
+    pts = pts[pts["building_id"] == "slab"]
+    worst = pts.loc[pts["counted_min"].idxmin()]
+    basis = rows.loc["slab", "basis"]
+    assert basis.startswith("great cold ") and "9:00-15:00 true solar time" in basis
+    assert f"{len(pts)} main-facade sill points at 0.9 m" in basis
+    assert f"worst {worst['point_id']} facing {worst['facing_deg']:.0f} deg" in basis
+    assert basis.endswith(f"{rows.loc['slab', 'value']:.2f} h")
 
 
 def test_housing_of_mixed_use_counts_as_residential():
