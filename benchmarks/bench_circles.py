@@ -4,6 +4,10 @@ Run on demand (not part of the tests)::
 
     .venv/bin/python benchmarks/bench_circles.py [--cutoff-min 10] [--repeat 3]
 
+(``BENCH_REPEAT`` sets the default of ``--repeat``.) Without the extract it
+prints that it skipped; without pandana (``make bench`` installs it) it says
+so and compares with the scipy baseline and networkx only.
+
 The network is Porto Alegre's OSM extract (``shared/data/porto_alegre/
 poa_osm.pbf``, r5r's test city), read with `cim.io.osm.read_osm`, projected
 to UTM 22S and turned into the walk graph (4.5 km/h) by
@@ -186,10 +190,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pbf", default=str(DATA / "poa_osm.pbf"))
     ap.add_argument("--cutoff-min", type=float, default=10.0)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3"))
+    )
     ap.add_argument("--skip-networkx", action="store_true")
     args = ap.parse_args()
     cutoff_s = args.cutoff_min * 60.0
+    if not Path(args.pbf).exists():
+        print(f"skipped: {args.pbf} not found")
+        return
 
     print(
         f"python {platform.python_version()}, {platform.machine()}, "

@@ -2,7 +2,11 @@
 
 Run on demand (not part of the tests)::
 
-    .venv/bin/python benchmarks/bench_extrusion.py [--n 100000]
+    .venv/bin/python -m benchmarks extrusion
+    .venv/bin/python benchmarks/bench_extrusion.py [--n 100000] [--repeat 3]
+
+(``BENCH_N`` and ``BENCH_REPEAT`` set the defaults of ``--n`` and
+``--repeat``, as ``python -m benchmarks`` passes no options.)
 
 It makes ``n`` random rectangular and L-shaped footprints (a quarter of them
 with a rectangular courtyard), in projected coordinates and random rotations,
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import statistics
 import time
@@ -105,9 +110,13 @@ def timeit(func: Callable[[], Any], repeat: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument(
+        "--n", type=int, default=int(os.environ.get("BENCH_N", "100000"))
+    )
     parser.add_argument("--baseline-n", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3"))
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

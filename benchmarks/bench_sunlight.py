@@ -4,6 +4,8 @@ Run on demand (not part of the tests)::
 
     BENCH_N=1000 .venv/bin/python benchmarks/bench_sunlight.py [--step-min 1]
 
+(``BENCH_REPEAT`` sets the default of ``--repeat``.)
+
 It lays ``BENCH_N`` buildings (default 1,000) on a grid of lots between
 streets: random rectangles of 20-50 m by 10-18 m, 6 to 33 storeys of 3 m,
 in UTM-like coordinates. Facade points are laid every 1 m at the ground-floor
@@ -135,7 +137,9 @@ def main() -> None:
     parser.add_argument("--spacing-m", type=float, default=1.0)
     parser.add_argument("--batch-rays", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3"))
+    )
     args = parser.parse_args()
     n = int(os.environ.get("BENCH_N", "1000"))
 
