@@ -15,7 +15,11 @@ the columns of :data:`ELEMENTS`. Two ways to get one:
   ``height_m``, plus the clear-height bands of a pitched-roof attic where the
   layer describes one (:data:`ATTIC_COLUMNS`, e.g. from CityJSON LoD2 roofs);
 - the detailed case: an element table written by hand, exported from a
-  drawing or read from IFC, checked by :func:`validate_elements`.
+  drawing or read from IFC, checked by :func:`validate_elements`; the
+  CityJSON reader also writes one, with estimated storeys, for a building
+  whose parts stand over different storey counts (a house and its
+  one-storey annex: :func:`cim.io.cityjson.read_cityjson`), so that each
+  part's plan counts for its own storeys rather than the footprint for all.
 
 Heights follow GB/T 50353-2013 §2.0.3 and §2.0.6: ``structural_height_m``
 (结构层高) runs from the top of the floor slab to the top of the slab above;

@@ -24,8 +24,11 @@ in ``unverified_area_m2``. Rows whose ``floors_source`` or
 estimated storeys: a building without detail is taken as footprint x
 storeys, and where its storey count or height was estimated
 (:mod:`cim.estimate`), so are its area and the structural height the
-2.20 m test reads. Every element must be decided by some rule: an element no
-rule matches is an error, never a silent default.
+2.20 m test reads. The same holds for element tables that carry these
+columns, such as the part-by-part storeys the CityJSON reader estimates
+from LoD2 roofs for buildings whose parts differ in storey count
+(``height`` and ``estimated``). Every element must be decided by some
+rule: an element no rule matches is an error, never a silent default.
 
 The rules are evaluated as masks over all elements, one rule at a time (the
 first matching rule wins), not element by element.
@@ -455,10 +458,12 @@ def _takeoff_validated(
 def twin_elements(twin: Twin) -> pd.DataFrame:
     """The element table of every building of a twin.
 
-    Buildings described in detail (rows in ``twin.elements``, e.g. from IFC or a
-    drawn element table) keep their elements; every other building is taken as
-    footprint x floors (:func:`cim.storeys.storeys_from_buildings`), and its
-    elements say how its storeys were obtained (:data:`SOURCE_COLUMNS`):
+    Buildings described in detail (rows in ``twin.elements``, e.g. from IFC, a
+    drawn element table, or the part-by-part storeys that
+    :func:`cim.io.cityjson.twin_from_cityjson` estimates for buildings whose
+    parts differ in storey count) keep their elements; every other building is
+    taken as footprint x floors (:func:`cim.storeys.storeys_from_buildings`),
+    and its elements say how its storeys were obtained (:data:`SOURCE_COLUMNS`):
     ``floors_source`` is the building's, ``storey_height_source`` is
     ``measured`` where its height and storeys are both measured,
     ``estimated`` where the storeys were estimated from a measured height,

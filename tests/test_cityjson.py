@@ -1397,6 +1397,207 @@ def test_one_storey_annex_does_not_lower_the_eave(tmp_path: Path) -> None:
         assert_allclose(b[col], m2, atol=A_TOL_M2)
 
 
+def house_with_annex() -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """The gable house and a 4 x 5 m flat annex of 3 m on its east side, one Solid.
+
+    Each wall plane is one face holding every corner on its edges, so that
+    the shell closes without T-junctions.
+    """
+    v = [
+        (0.0, 0.0, 0.0),  # 0-6: ground, g0 ... g6
+        (10.0, 0.0, 0.0),
+        (14.0, 0.0, 0.0),
+        (14.0, 5.0, 0.0),
+        (10.0, 5.0, 0.0),
+        (10.0, 8.0, 0.0),
+        (0.0, 8.0, 0.0),
+        (10.0, 0.0, 3.0),  # 7-10: annex roof
+        (14.0, 0.0, 3.0),
+        (14.0, 5.0, 3.0),
+        (10.0, 5.0, 3.0),
+        (0.0, 0.0, 6.0),  # 11-14: the house's eaves
+        (10.0, 0.0, 6.0),
+        (10.0, 8.0, 6.0),
+        (0.0, 8.0, 6.0),
+        (0.0, 4.0, 9.0),  # 15-16: ridge
+        (10.0, 4.0, 9.0),
+    ]
+    g, w, r = "GroundSurface", "WallSurface", "RoofSurface"
+    faces = [
+        ([0, 6, 5, 4, 3, 2, 1], g),
+        ([0, 1, 2, 8, 7, 12, 11], w),  # south, y = 0
+        ([2, 3, 9, 8], w),  # annex east, x = 14
+        ([3, 4, 10, 9], w),  # annex north, y = 5
+        ([4, 5, 13, 16, 12, 7, 10], w),  # house east above the annex, x = 10
+        ([5, 6, 14, 13], w),  # house north, y = 8
+        ([6, 0, 11, 15, 14], w),  # west gable, x = 0
+        ([7, 8, 9, 10], r),
+        ([11, 12, 16, 15], r),
+        ([13, 14, 15, 16], r),
+    ]
+    return solid(v, faces)
+
+
+#: The gable house (10 x 8 m, eaves 6 m, ridge 9 m) with its 4 x 5 m annex:
+#: 1F over both (80 + 20 m2), 2F over the house (80 m2), storeys 3 m high
+#: (6 m / 2 under the eave, 3 m / 1 under the annex); the attic floored at
+#: the eave, at 6 m, in bands of GABLE_M2: 80 - 48 = 32 m2 below 1.20 m,
+#: 48 - 24 = 24 m2 from 1.20 to 2.10 m, 24 m2 from 2.10 m.
+ANNEX_ELEMENTS = pd.DataFrame(
+    {
+        "element_id": ["1F", "2F", "3F#0", "3F#1", "3F#2"],
+        "kind": ["floor", "floor", "attic", "attic", "attic"],
+        "level": [1, 2, 3, 3, 3],
+        "area_m2": [100.0, 80.0, 32.0, 24.0, 24.0],
+        "elevation_m": [0.0, 3.0, 6.0, 6.0, 6.0],
+        "structural_height_m": [3.0, 3.0, np.nan, np.nan, np.nan],
+        "clear_height_m": [np.nan, np.nan, 0.0, 1.2, 2.1],
+    }
+)
+
+
+@pytest.mark.parametrize("model", ["building_parts", "one_solid"])
+def test_annex_counts_for_its_own_storey(tmp_path: Path, model: str) -> None:
+    # GFA (GB/T 50353-2013): 1F 100 + 2F 80 + attic 24 / 2 (1.20 to 2.10 m,
+    # §3.0.3 half) + 24 (from 2.10 m, full) = 216 m2; the 32 m2 below 1.20 m
+    # are excluded. Footprint x floors counted the annex twice: the mean
+    # storey count (80 x 2 + 20 x 1) / 100 = 1.8 rounds to 2, 2 x 100 + 36
+    # = 236 m2. The plain house beside it has one storey count and keeps
+    # footprint x floors: 2 x 80 + 36 = 196 m2, with no elements.
+    parts = (
+        [gable(), box(10.0, 0.0, 4, 5, 3)]
+        if model == "building_parts"
+        else [house_with_annex()]
+    )
+    plain = ([(x + 30.0, y, z) for x, y, z in gable()[0]], gable()[1])
+    path = city(tmp_path, {"house": parts, "plain": [plain]})
+    data, caught = read_recording(path)
+    assert caught == []  # closed, outward shells: nothing to repair
+    b = data.buildings.set_index("building_id")
+    assert b.loc["house", "parts"] == (2 if model == "building_parts" else 0)
+    assert_allclose(b.loc["house"].geometry.area, 100.0, atol=A_TOL_M2)
+    assert b["floors"].tolist() == [2, 2]
+    for col, m2 in GABLE_M2.items():  # the house's attic; the annex has none
+        assert_allclose(b[col], [m2, m2], atol=A_TOL_M2)
+
+    el = data.elements
+    assert set(el["building_id"]) == {"house"}
+    assert el["element_id"].tolist() == [
+        f"house/{e}" for e in ANNEX_ELEMENTS["element_id"]
+    ]
+    assert el["storey"].tolist() == ["1F", "2F", "3F", "3F", "3F"]
+    assert el["kind"].tolist() == ANNEX_ELEMENTS["kind"].tolist()
+    assert el["level"].tolist() == ANNEX_ELEMENTS["level"].tolist()
+    for col in ("area_m2", "elevation_m", "structural_height_m", "clear_height_m"):
+        assert_allclose(el[col], ANNEX_ELEMENTS[col], atol=A_TOL_M2, err_msg=col)
+    assert (el["floors_source"] == "height").all()
+    assert (el["storey_height_source"] == "estimated").all()
+
+    with pytest.warns(RepairWarning, match="1 buildings have parts of different"):
+        twin = twin_from_cityjson(path)
+    pd.testing.assert_frame_equal(twin.elements, el)
+    result = twin_takeoff(twin)
+    gfa = result.by_building["gross_floor_area_m2"]
+    assert_allclose(gfa["house"], 2 * 80 + 20 + 24 / 2 + 24, atol=A_TOL_M2)
+    assert_allclose(gfa["plain"], 2 * 80 + 24 / 2 + 24, atol=A_TOL_M2)
+    bd = result.breakdown
+    house = bd[bd["building_id"] == "house"]
+    assert (house["floors_source"] == "height").all()
+    assert (house["storey_height_source"] == "estimated").all()
+    assert house["gfa_rule_id"].tolist()[2:] == [
+        "gbt50353-3.0.3-excluded",
+        "gbt50353-3.0.3-half",
+        "gbt50353-3.0.3-full",
+    ]
+    # The simple model on the same buildings: the annex on both storeys.
+    simple = twin_takeoff(twin.with_layer("elements", twin.elements.iloc[:0]))
+    assert_allclose(
+        simple.by_building.loc["house", "gross_floor_area_m2"],
+        2 * 100 + 24 / 2 + 24,
+        atol=A_TOL_M2,
+    )
+
+    # The GeoPackage keeps the elements, and so the take-off.
+    again = cim.read(twin.save(tmp_path / "twin.gpkg"))
+    pd.testing.assert_frame_equal(again.elements, twin.elements)
+    assert_allclose(
+        twin_takeoff(again).by_building["gross_floor_area_m2"], gfa, atol=A_TOL_M2
+    )
+
+
+def lean_to(
+    x0: float, y0: float, lx: float, wy: float, high: float, low: float
+) -> tuple[list[tuple[float, float, float]], dict[str, Any]]:
+    """A block under a roof sloping along x from ``high`` at x0 to ``low``."""
+    v, geom = box(x0, y0, lx, wy, high)
+    v = [(x, y, low if z > 0 and x > x0 else z) for x, y, z in v]
+    return v, geom
+
+
+def test_pitched_annex_part_has_its_own_eave_and_attic(tmp_path: Path) -> None:
+    # A 4 x 8 m lean-to on the gable house's east end, a BuildingPart, its
+    # roof from the house's eave corners (x = 10 m, 6 m) down to 3 m at
+    # x = 14 m. Its roof shares those corners with the house's: taken as one
+    # pitched roof, the eave would be 3 m, 1 storey for the whole building
+    # and an attic floored at 3 m. Each part has its own: the lean-to 1
+    # storey (3 m) and an attic floored at 3 m whose clear height falls from
+    # 3 m at x = 10 m to 0 at x = 14 m, the plan with at least t of it
+    # 8 x 4 (1 - t / 3): 32, from 1.20 m 19.2, from 2.10 m 9.6 m2; the house
+    # 2 storeys and its attic at 6 m (GABLE_M2).
+    # GFA: 1F 80 + 32, 2F 80 and the lean-to's attic 9.6 / 2 + 9.6, 3F the
+    # house's attic 24 / 2 + 24: 112 + 80 + 14.4 + 36 = 242.4 m2.
+    path = city(tmp_path, {"house": [gable(), lean_to(10.0, 0.0, 4, 8, 6, 3)]})
+    data, caught = read_recording(path)
+    assert caught == []
+    b = data.buildings.iloc[0]
+    assert b["floors"] == 2  # (80 x 2 + 32 x 1) / 112 = 1.71
+    assert_allclose(b["attic_area_m2"], 80 + 32, atol=A_TOL_M2)
+    assert_allclose(b["attic_area_clear120_m2"], 48 + 19.2, atol=A_TOL_M2)
+    assert_allclose(b["attic_area_clear210_m2"], 24 + 9.6, atol=A_TOL_M2)
+    el = data.elements.set_index("element_id")
+    assert list(el.index) == [
+        "house/1F",
+        "house/2F",
+        "house/2F#0",
+        "house/2F#1",
+        "house/2F#2",
+        "house/3F#0",
+        "house/3F#1",
+        "house/3F#2",
+    ]
+    assert_allclose(el["area_m2"], [112, 80, 12.8, 9.6, 9.6, 32, 24, 24], atol=A_TOL_M2)
+    assert_allclose(el["elevation_m"], [0, 3, 3, 3, 3, 6, 6, 6], atol=A_TOL_M2)
+    with pytest.warns(RepairWarning, match="1 buildings have parts of different"):
+        twin = twin_from_cityjson(path)
+    gfa = twin_takeoff(twin).gross_floor_area_m2
+    assert_allclose(gfa, 112 + 80 + 9.6 / 2 + 9.6 + 24 / 2 + 24, atol=A_TOL_M2)
+
+
+@pytest.mark.parametrize(("lx", "wy", "stepped"), [(0.8, 0.5, False), (1.2, 1.0, True)])
+def test_small_tops_make_no_part(
+    tmp_path: Path, lx: float, wy: float, stepped: bool
+) -> None:
+    # A 10 x 8 m block, flat roof at 6 m (2 storeys), with a flat-topped part
+    # of 9 m (3 storeys) standing on its roof. At 0.8 x 0.5 = 0.4 m2 (a
+    # chimney, under 1 m2) it makes no part: the block keeps footprint x
+    # floors, no elements. At 1.2 x 1.0 = 1.2 m2 (a stair head) it makes
+    # one: 1F and 2F of 80 m2, 3F of 1.2 m2. The block's roof runs on under
+    # the stair head; their plans are not added (81.2 m2 of roof would give
+    # 80 x 1.2 / 81.2 m2 on 3F).
+    top = box(2.0, 2.0, lx, wy, 9.0)
+    path = city(tmp_path, {"block": [box(0.0, 0.0, 10, 8, 6), top]})
+    data, _ = read_recording(path)
+    assert data.buildings["floors"].tolist() == [2]
+    el = data.elements
+    if not stepped:
+        assert len(el) == 0
+        return
+    assert el["element_id"].tolist() == ["block/1F", "block/2F", "block/3F"]
+    assert_allclose(el["area_m2"], [80, 80, lx * wy], atol=A_TOL_M2)
+    assert_allclose(el["structural_height_m"], 3.0, atol=A_TOL_M2)
+    assert_allclose(el["elevation_m"], [0, 3, 6], atol=A_TOL_M2)
+
+
 def test_storey_height_for_the_estimate(tmp_path: Path) -> None:
     path = city(tmp_path, {"block": [box(0.0, 0.0, 20, 12, 18)]})
     assert read_cityjson(path, storey_height_m=3.6).buildings["floors"][0] == 5
@@ -1466,19 +1667,76 @@ def test_3dbag_storeys_at_lod2_agree_with_lod1() -> None:
 
 
 @needs_data
-def test_3dbag_floor_area_at_lod2_close_to_lod1() -> None:
+def test_3dbag_floor_area_counts_each_annex_once() -> None:
     # Total gross floor area (GB/T 50353) from LoD2.2 roofs, attics counted
-    # by clear height, against LoD1.2 blocks: within 2 % (it was 30 % more
-    # with storeys from the ridge: 1,354.9 against 1,043.4 m2).
+    # by clear height (it was 1,354.9 m2 with storeys from the ridge). As
+    # footprint x floors it was 1,060.7 m2, 1.7 % above the LoD1.2 blocks'
+    # 1,043.4 m2; but both counted every one-storey annex of a two-storey
+    # house on both storeys. Now each part's plan counts for its own storeys.
+    # From the raw file, per building with the ground at h_maaiveld: a roof
+    # face whose corners all lie below 4.5 m stands over 1 storey
+    # (round(z / 3 m) = 1), a flat one (corners within 0.1 m) above 7.5 m
+    # over 3. Against footprint x floors, a 2-storey building then loses the
+    # plan of its 1-storey faces once and gains that of its 3-storey faces
+    # once: 6751773 -31.394 (its annex), 3374155 -18.256 + 6.262 (a flat top
+    # at the ridge), 2921895 -29.696, 8049533 -2.040 m2; 1 storey buildings
+    # and those under one roof height are unchanged.
     path = DATA / "3dbag_multi_lod.city.json"
     gfa = {}
     for lod in ("1.2", "2.2"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RepairWarning)
             twin = twin_from_cityjson(path, crs=28992, lod=lod)
-        gfa[lod] = twin_takeoff(twin).gross_floor_area_m2
-    assert_allclose(gfa["1.2"], 1043.4, atol=0.05)
-    assert gfa["2.2"] == pytest.approx(gfa["1.2"], rel=0.02)
+        gfa[lod] = twin_takeoff(twin).by_building["gross_floor_area_m2"]
+    simple = twin.with_layer("elements", twin.elements.iloc[:0])
+    before = twin_takeoff(simple).by_building["gross_floor_area_m2"]
+    assert_allclose(gfa["1.2"].sum(), 1043.4, atol=0.05)
+    assert_allclose(before.sum(), 1060.7, atol=0.05)
+
+    doc, v = raw(path)
+    floors = twin.buildings.set_index("building_id")["floors"]
+    change = {}
+    for bid, f in floors.items():
+        ground = doc["CityObjects"][bid]["attributes"]["h_maaiveld"]
+        one = three = 0.0
+        for rings, sem in building_surfaces(doc, bid, lod="2.2"):
+            if sem != "RoofSurface":
+                continue
+            z = v[rings[0], 2] - ground
+            plan = shapely.Polygon(v[rings[0], :2]).area
+            one += plan if z.max() < 4.5 else 0.0
+            three += plan if z.min() > 7.5 and np.ptp(z) < 0.1 else 0.0
+        change[bid] = -one * (f - 1) + (three if f == 2 else 0.0)
+    expected = before + pd.Series(change)
+    assert_allclose(gfa["2.2"], expected.reindex(gfa["2.2"].index), atol=A_TOL_M2)
+    assert sorted(twin.elements["building_id"].unique()) == sorted(
+        b for b, c in change.items() if c != 0
+    )
+    assert_allclose(gfa["2.2"].sum(), 1060.7 - 75.1, atol=0.05)
+
+    # 6751773: its annex's ground triangles lie under its two flat roof
+    # triangles at about 3 m; 2F is the footprint without them.
+    surfaces = building_surfaces(doc, "6751773", lod="2.2")
+    ground_z = doc["CityObjects"]["6751773"]["attributes"]["h_maaiveld"]
+    grounds = [
+        shapely.Polygon(v[r[0], :2]) for r, t in surfaces if t == "GroundSurface"
+    ]
+    low = [
+        shapely.Polygon(v[r[0], :2])
+        for r, t in surfaces
+        if t == "RoofSurface" and (v[r[0], 2] - ground_z).max() < 4.5
+    ]
+    annex = shapely.union_all(low)
+    footprint = shapely.union_all(grounds)
+    under = [g for g in grounds if g.intersection(annex).area > 1e-6]
+    assert_allclose(annex.area, 31.394, atol=1e-3)
+    assert_allclose(shapely.union_all(under).area, annex.area, atol=A_TOL_M2)
+    el = twin.elements.set_index("element_id")
+    floor = el.loc[["6751773/1F", "6751773/2F"], "area_m2"]
+    assert_allclose(floor, [footprint.area, footprint.area - annex.area], atol=1e-6)
+    assert_allclose(
+        before["6751773"] - gfa["2.2"]["6751773"], annex.area, atol=A_TOL_M2
+    )
 
 
 @needs_data

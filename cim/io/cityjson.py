@@ -23,6 +23,10 @@ see `read_cityjson`. Under a pitched roof, the storeys stop at the eave and
 the roof space above becomes an attic, which the floor-area take-off counts
 by clear height (GB/T 50353-2013 §3.0.3, via the ``attic_*`` columns and
 :func:`cim.storeys.storeys_from_buildings`) rather than as a full storey.
+A building whose parts stand over different storey counts (a house and its
+one-storey annex) gets its storeys part by part as an element table, which
+`twin_from_cityjson` puts into the twin's ``elements``, so that the
+take-off counts each part's plan for its own storeys.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from cim.crs import (
 from cim.errors import CRSError, InputFileError, RepairWarning
 from cim.estimate import defaults
 from cim.io.files import atomic_path, check_input_file
-from cim.storeys import ATTIC_BREAKS_M, ATTIC_COLUMNS
+from cim.storeys import ATTIC_BREAKS_M, ATTIC_COLUMNS, ELEMENTS, validate_elements
 from geometry.polygons3d import (
     close_shells,
     is_closed,
@@ -155,6 +159,10 @@ _FULL_STOREY_M: Final = 2.20
 #: stand in; a lower roof void is not a storey).
 _ATTIC_MIN_M2: Final = 0.5
 _ATTIC_MIN_SHARE: Final = 0.01
+#: The roof plan of a building over one storey count must be at least this
+#: [m2] to make a part with that many storeys: chimneys and slivers of a roof
+#: model do not (a one-storey lean-to of 2 m2 does).
+_PART_MIN_M2: Final = 1.0
 
 #: Quantisation of written coordinates [m].
 _SCALE: Final = 0.001
@@ -206,6 +214,12 @@ class CityJSONData:
     source : dict
         ``name``, ``file``, ``licence`` and ``attribution`` for the twin's
         metadata.
+    elements : pandas.DataFrame
+        The storeys, part by part, of the buildings whose parts stand over
+        different storey counts (estimated from their roofs), as an element
+        table (:data:`cim.storeys.ELEMENTS`, with ``floors_source`` and
+        ``storey_height_source``); empty if there are none. See
+        `read_cityjson`.
     """
 
     buildings: gpd.GeoDataFrame
@@ -217,6 +231,11 @@ class CityJSONData:
     version: str
     metadata: dict[str, Any] = field(default_factory=dict)
     source: dict[str, str] = field(default_factory=dict)
+    elements: pd.DataFrame = field(
+        default_factory=lambda: validate_elements(
+            pd.DataFrame({c: [] for c in ELEMENTS.required})
+        )
+    )
 
 
 # -- reading ---------------------------------------------------------------------
@@ -560,7 +579,8 @@ def read_cityjson(
     1. A flat roof face (sloping less than 5°) stands over ``round(h / s)``
        storeys, at least 1, where ``h`` is its height above the ground and
        ``s`` is ``storey_height_m``.
-    2. Sloped roof faces sharing corners form a pitched roof. Its eave ``e``
+    2. Sloped roof faces of one city object (the Building or one of its
+       BuildingParts) sharing corners form a pitched roof. Its eave ``e``
        is its lowest point over the footprint: the storeys under it are
        ``round(e / s)``, at least 1, and the attic floor is at the eave (at
        least 2.20 m per storey below, the GB/T 50353-2013 §3.0.1 height of a
@@ -570,12 +590,9 @@ def read_cityjson(
        lower void is no storey). A further attic level follows every storey
        height while the same holds above its floor.
     3. ``floors`` is the plan-weighted mean of these storey counts over the
-       roof, rounded, at least 1, so that footprint x floors is
-       the floor area of the full storeys; a one-storey annex beside a
-       two-storey house lowers the mean as it lowers the floor area.
-       ``storey_height_m`` is the mean structural storey height
-       (``e / round(e / s)`` under pitched roofs, ``h / round(h / s)`` under
-       flat ones).
+       roof, rounded, at least 1. ``storey_height_m`` is the mean structural
+       storey height (``e / round(e / s)`` under pitched roofs,
+       ``h / round(h / s)`` under flat ones).
     4. The attics' plan [m²] goes into ``attic_area_m2``, the part with a
        structural clear height (roof above the attic floor) of at least
        1.20 m into ``attic_area_clear120_m2`` and of at least 2.10 m into
@@ -583,9 +600,26 @@ def read_cityjson(
        :func:`cim.storeys.storeys_from_buildings` makes them ``attic``
        elements above the storeys, which GB/T 50353-2013 §3.0.3 counts by
        those clear-height bands.
+    5. Where the roof stands over several storey counts (at least 1 m² of
+       its plan over each: chimneys and slivers do not count), e.g. a
+       two-storey house with a one-storey annex, footprint x floors would
+       count the annex on every storey. Such a building's storeys go into
+       ``elements`` instead (:data:`cim.storeys.ELEMENTS`): on level ``k``
+       one ``floor`` element of the footprint's area times the share of the
+       roof's plan over ``k`` storeys or more (level 1: the whole footprint),
+       of that share's mean storey height, and the attic bands of each
+       pitched roof on the level above its storeys, ids and clear heights as
+       :func:`cim.storeys.storeys_from_buildings` makes them;
+       ``floors_source`` ``"height"`` and ``storey_height_source``
+       ``"estimated"`` say they are estimates. The take-off uses these
+       elements instead of footprint x floors, so each part's plan counts
+       for its own storeys.
 
     A gable house with eaves at 6 m and its ridge at 9 m thus has 2 storeys
-    and an attic (not 3 storeys), an 18 m flat-roofed block 6 storeys. The
+    and an attic (not 3 storeys), an 18 m flat-roofed block 6 storeys; with
+    a 20 m² flat one-storey annex of 3 m, the building has 2 storeys over
+    the house's 80 m² and 1 over the annex (100 + 80 m² and the attic), not
+    2 over the whole footprint (2 x 100 m²). The
     attic floor at the eave ignores knee walls, which would raise the clear
     heights: the attic's counted area is then on the low side. Buildings
     without roof surfaces (LoD1 blocks without semantics ...) get no
@@ -727,7 +761,7 @@ def read_cityjson(
             f"{', '.join(have) or 'none'}"
         )
         raise ValueError(msg)
-    buildings, surfaces, notes = _building_layers(
+    buildings, surfaces, elements, notes = _building_layers(
         p, vertices, bld, rows, row_parts, objects, layer_crs, storey_height_m=sh
     )
     if no_lod:
@@ -771,6 +805,7 @@ def read_cityjson(
         version=version,
         metadata=json.loads(json.dumps(metadata)),
         source=source,
+        elements=elements,
     )
 
 
@@ -804,7 +839,17 @@ def _attribution(metadata: Mapping[str, Any]) -> str:
 class _RoofStoreys:
     """Storeys and attic of each building estimated from its roof surfaces.
 
-    Per building, ``(n,)`` float, NaN for buildings without roof surfaces.
+    Per building, ``(n,)`` float, NaN for buildings without roof surfaces:
+    the rounded plan-weighted mean storey count, the mean structural storey
+    height [m] and the attic bands [m2] (see `read_cityjson`). Per (building,
+    storey count) over the roof, ``(k,)`` each: the ``profile_*`` arrays,
+    the roof plan over that many storeys [m2], its plan-weighted mean
+    structural storey height [m] and, for buildings over several storey
+    counts, that plan as a (Multi)Polygon (else None). Per (building, attic
+    level), ``(j,)``: the ``attic_*`` arrays, the level (storey number), the
+    attic plan above its floor, above it + 1.20 m and above it + 2.10 m
+    ``(j, 3)`` [m2], and the floor's plan-weighted height above the ground
+    [m].
     """
 
     floors: npt.NDArray[np.float64]
@@ -812,6 +857,15 @@ class _RoofStoreys:
     attic_area_m2: npt.NDArray[np.float64]
     attic_clear120_m2: npt.NDArray[np.float64]
     attic_clear210_m2: npt.NDArray[np.float64]
+    profile_building: npt.NDArray[np.intp]
+    profile_storeys: npt.NDArray[np.intp]
+    profile_area_m2: npt.NDArray[np.float64]
+    profile_height_m: npt.NDArray[np.float64]
+    profile_plan: npt.NDArray[np.object_]
+    attic_building: npt.NDArray[np.intp]
+    attic_level: npt.NDArray[np.intp]
+    attic_plan_m2: npt.NDArray[np.float64]
+    attic_floor_m: npt.NDArray[np.float64]
 
 
 def _share_above(z: npt.NDArray[np.float64], t: npt.NDArray[np.float64]) -> Any:
@@ -884,6 +938,7 @@ def _roof_storeys(
     vertices: npt.NDArray[np.float64],
     faces: npt.NDArray[np.intp],
     owner: npt.NDArray[np.intp],
+    piece: npt.NDArray[np.intp],
     footprint: npt.NDArray[np.object_],
     ground_z: npt.NDArray[np.float64],
     storey_height_m: float,
@@ -891,7 +946,9 @@ def _roof_storeys(
     """Storeys and pitched-roof attics of buildings from their roof triangles.
 
     See `read_cityjson` for the rule. ``faces`` (m, 3) int index ``vertices``;
-    ``owner`` (m,) int gives each roof triangle's building.
+    ``owner`` (m,) int gives each roof triangle's building and ``piece`` (m,)
+    int its city object (the Building or one of its BuildingParts): pitched
+    roofs do not reach across BuildingParts.
     """
     n = len(footprint)
     nan = np.full(n, np.nan)
@@ -899,19 +956,35 @@ def _roof_storeys(
     normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     norm = np.linalg.norm(normal, axis=1)
     keep = np.abs(normal[:, 2]) > 1e-6 * norm  # vertical triangles have no plan
-    faces, owner, corners = faces[keep], owner[keep], corners[keep]
+    faces, owner, piece, corners = faces[keep], owner[keep], piece[keep], corners[keep]
     if not len(faces):
-        return _RoofStoreys(nan, nan.copy(), nan.copy(), nan.copy(), nan.copy())
+        none_i, none_f = np.empty(0, np.intp), np.empty(0)
+        return _RoofStoreys(
+            nan,
+            nan.copy(),
+            nan.copy(),
+            nan.copy(),
+            nan.copy(),
+            none_i,
+            none_i.copy(),
+            none_f,
+            none_f.copy(),
+            np.empty(0, dtype=object),
+            none_i.copy(),
+            none_i.copy(),
+            np.empty((0, 3)),
+            none_f.copy(),
+        )
     sloped = np.abs(normal[keep, 2]) < norm[keep] * math.cos(
         math.radians(_FLAT_ROOF_DEG)
     )
 
-    # Pitched roof parts: sloped triangles of a building sharing a corner.
+    # Pitched roof parts: sloped triangles of a city object sharing a corner.
     part = np.full(len(faces), -1, dtype=np.intp)
     s_idx = np.flatnonzero(sloped)
     n_parts = 0
     if s_idx.size:
-        key = owner[s_idx, None].astype(np.int64) * len(vertices) + faces[s_idx]
+        key = piece[s_idx, None].astype(np.int64) * len(vertices) + faces[s_idx]
         _, corner_id = np.unique(key, return_inverse=True)
         corner_id = corner_id.reshape(-1)
         m = s_idx.size
@@ -951,6 +1024,8 @@ def _roof_storeys(
     part_height = attic_floor / part_storeys
     storeys[pitched] = part_storeys[tp[pitched]]
     height[pitched] = part_height[tp[pitched]]
+    part_b = np.zeros(n_parts, dtype=np.intp)
+    part_b[tp[pitched]] = b[pitched]
 
     # Attic levels, one storey height apart, while one can stand in the next:
     # the plan of each above its floor, and above it + 1.20 m and + 2.10 m.
@@ -959,6 +1034,10 @@ def _roof_storeys(
     level_floor = attic_floor.copy()
     active = np.ones(n_parts, dtype=bool)
     attic = np.zeros((3, n_parts))
+    found: list[tuple[npt.NDArray[Any], ...]] = [
+        (np.empty(0, np.intp), np.empty(0), np.empty((0, 3)), np.empty(0))
+    ]
+    above = 1
     while active.any():
         on = active[pt]
         level = np.stack(
@@ -973,9 +1052,12 @@ def _roof_storeys(
         )
         active &= (level[-1] >= least) & (level[-1] > 0)  # > 0: ends the loop
         attic += np.where(active, level, 0.0)
+        p_on = np.flatnonzero(active)
+        found.append(
+            (p_on, part_storeys[p_on] + above, level[:, p_on].T, level_floor[p_on])
+        )
         level_floor += part_height
-    part_b = np.zeros(n_parts, dtype=np.intp)
-    part_b[tp[pitched]] = b[pitched]
+        above += 1
 
     def per_building(weights: npt.NDArray[np.float64], group: Any) -> Any:
         return np.bincount(group, weights=weights, minlength=n)
@@ -988,11 +1070,154 @@ def _roof_storeys(
         mean_height = per_building(area * storeys * height, b) / storey_area
     floors = np.where(has_roof, np.maximum(1.0, np.floor(mean_storeys + 0.5)), np.nan)
     attic_bands = [np.where(has_roof, per_building(a, part_b), np.nan) for a in attic]
+
+    # The roof plan per (building, storey count) and per (building, attic level).
+    s_max = int(storeys.max()) + 1
+    pairs, pair = np.unique(b * s_max + storeys.astype(np.intp), return_inverse=True)
+    pair_area = np.bincount(pair, weights=area).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pair_height = np.bincount(pair, weights=area * height) / pair_area
+    # Their plans where a building stands over several storey counts: a part
+    # may stand on another (a stair head on a flat roof), so their plan
+    # areas do not simply add up.
+    pair_b = (pairs // s_max).astype(np.intp)
+    several = (np.bincount(pair_b, minlength=n) >= 2)[pair_b]
+    pair_plan = np.full(len(pairs), None, dtype=object)
+    if several.any():
+        which = np.flatnonzero(several)
+        on = several[pair]
+        pair_plan[which] = _union_by_group(
+            shapely.polygons(tris[on][:, :, :2]),
+            np.searchsorted(which, pair[on]).astype(np.intp),
+            len(which),
+        )
+    p_on = np.concatenate([f[0] for f in found])
+    a_level = np.concatenate([f[1] for f in found]).astype(np.intp)
+    a_plan = np.concatenate([f[2] for f in found])
+    a_floor = np.concatenate([f[3] for f in found])
+    l_max = int(a_level.max(initial=0)) + 1
+    levels, at = np.unique(part_b[p_on] * l_max + a_level, return_inverse=True)
+    plan = np.column_stack(
+        [np.bincount(at, weights=a_plan[:, k], minlength=len(levels)) for k in range(3)]
+    ).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor_m = np.bincount(at, weights=a_plan[:, 0] * a_floor) / plan[:, 0]
     return _RoofStoreys(
         floors,
         np.where(has_roof, mean_height, np.nan),
-        *attic_bands,
+        attic_bands[0],
+        attic_bands[1],
+        attic_bands[2],
+        pair_b,
+        (pairs % s_max).astype(np.intp),
+        pair_area,
+        pair_height,
+        pair_plan,
+        (levels // l_max).astype(np.intp),
+        (levels % l_max).astype(np.intp),
+        plan,
+        floor_m,
     )
+
+
+def _part_elements(
+    roof: _RoofStoreys,
+    rows: list[str],
+    footprint_area: npt.NDArray[np.float64],
+    candidate: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """The storeys, part by part, of buildings whose parts differ in storeys.
+
+    A building's roof stands over a storey count if at least
+    :data:`_PART_MIN_M2` of its plan does. Of the ``candidate`` buildings
+    (storeys estimated from the roofs), those whose roof stands over two
+    storey counts or more get an element table: on each level ``k`` a
+    ``floor`` element of the footprint's area times the share of the roof's
+    plan (the union of the parts', which may stand on one another) over
+    ``k`` storeys or more (level 1: the whole footprint), with the
+    plan-weighted mean storey height of that share, and the attic bands of
+    the pitched roofs whose attic is on level ``k``, ids and clear heights as
+    :func:`cim.storeys.storeys_from_buildings` makes them. Its
+    ``floors_source`` is ``"height"`` and ``storey_height_source``
+    ``"estimated"``: storeys estimated from measured heights.
+    """
+    n = len(rows)
+    part = roof.profile_area_m2 >= _PART_MIN_M2
+    chosen = candidate & (np.bincount(roof.profile_building[part], minlength=n) >= 2)
+    part &= chosen[roof.profile_building]
+    pb, ps = roof.profile_building[part], roof.profile_storeys[part]
+    pa, ph = roof.profile_area_m2[part], roof.profile_height_m[part]
+    plans = roof.profile_plan[part]
+
+    # Each (building, storey count) stands over levels 1 ... count; pairs are
+    # sorted by building, then storey count.
+    lb = np.repeat(pb, ps)
+    lv = np.arange(int(ps.sum())) - np.repeat(np.cumsum(ps) - ps, ps) + 1
+    l_max = int(lv.max(initial=0)) + 1
+    keys, at = np.unique(lb * l_max + lv, return_inverse=True)
+    f_b, f_level = keys // l_max, keys % l_max
+    share = np.bincount(at, weights=np.repeat(pa, ps), minlength=len(keys))
+    f_moment = np.bincount(at, weights=np.repeat(pa * ph, ps), minlength=len(keys))
+    f_height = f_moment / share
+    first = np.flatnonzero(np.diff(f_b, prepend=-1))  # level 1 of each building
+    size = np.diff(np.r_[first, len(f_b)])
+    # The plan over k storeys or more: the union of the parts' plans, from the
+    # highest part down, so that a part standing on another (a stair head on
+    # a flat roof) is not counted twice. One GEOS union per part.
+    cover = np.zeros(len(keys))
+    starts = np.flatnonzero(np.diff(pb, prepend=-1))
+    ends = np.r_[starts, len(pb)][1:]
+    for start, lo, hi in zip(first, starts, ends, strict=True):
+        union = None
+        for j in range(hi - 1, lo - 1, -1):
+            union = plans[j] if union is None else shapely.union(union, plans[j])
+            below = int(ps[j - 1]) if j > lo else 0
+            cover[start + below : start + int(ps[j])] = shapely.area(union)
+    f_area = footprint_area[f_b] * cover / np.repeat(cover[first], size)
+    # Elevation: the storey heights below, summed within each building.
+    below_m = np.cumsum(f_height) - f_height
+    f_elevation = below_m - np.repeat(below_m[first], size)
+
+    on = chosen[roof.attic_building]
+    a_b, a_level = roof.attic_building[on], roof.attic_level[on]
+    plan, a_floor = roof.attic_plan_m2[on], roof.attic_floor_m[on]
+    bands = np.column_stack(
+        [plan[:, 0] - plan[:, 1], plan[:, 1] - plan[:, 2], plan[:, 2]]
+    )
+    tol = 1e-6 * np.maximum(1.0, plan[:, 0])
+    a_row, band = np.nonzero(bands > tol[:, None])
+    clear = np.array([0.0, *ATTIC_BREAKS_M])
+
+    ids = np.asarray(rows, dtype=object)
+    b_all = np.r_[f_b, a_b[a_row]].astype(np.intp)
+    level = np.r_[f_level, a_level[a_row]].astype(np.intp)
+    storey = np.array([f"{k}F" for k in level.tolist()], dtype=object)
+    suffix = np.r_[
+        np.full(len(f_b), "", dtype=object), [f"#{k}" for k in band.tolist()]
+    ]
+    element_id = ids[b_all] + "/" + storey + suffix.astype(object)
+    n_f, n_a = len(f_b), len(a_row)
+    true = pd.array(np.ones(n_f + n_a, dtype=bool), dtype="boolean")
+    table = pd.DataFrame(
+        {
+            "building_id": pd.array(ids[b_all], dtype="str"),
+            "storey": pd.array(storey, dtype="str"),
+            "level": pd.array(level, dtype="Int64"),
+            "element_id": pd.array(element_id, dtype="str"),
+            "kind": pd.array(["floor"] * n_f + ["attic"] * n_a, dtype="str"),
+            "area_m2": np.r_[f_area, np.maximum(bands[a_row, band], 0.0)],
+            "elevation_m": np.r_[f_elevation, a_floor[a_row]],
+            "structural_height_m": np.r_[f_height, np.full(n_a, np.nan)],
+            "clear_height_m": np.r_[np.full(n_f, np.nan), clear[band]],
+            "enclosed": true,
+            "inside_structure": true.copy(),
+            "floors_source": pd.array(["height"] * (n_f + n_a), dtype="str"),
+            "storey_height_source": pd.array(["estimated"] * (n_f + n_a), dtype="str"),
+        }
+    )
+    # Building by building, level by level, the floor before the attic bands.
+    order = np.lexsort((np.r_[np.full(n_f, -1), band], level, b_all))
+    return validate_elements(table.iloc[order])
 
 
 def _building_layers(
@@ -1005,8 +1230,8 @@ def _building_layers(
     layer_crs: CRS,
     *,
     storey_height_m: float,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[str]]:
-    """The buildings and surfaces layers and the repair notes."""
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame, list[str]]:
+    """The buildings and surfaces layers, the element table and the notes."""
     n = len(rows)
     rv, ro, po, owner = bld.arrays()
     notes: list[str] = []
@@ -1129,10 +1354,14 @@ def _building_layers(
     height = top - ground_z
     height = np.where(np.isfinite(height) & (height > 0), height, np.nan)
     on_roof = (semantic == "roof")[tri.owner] & usable[tri.owner]
+    # The city object (Building or BuildingPart) of each surface.
+    part_code = pd.factorize(pd.Series(bld.part, dtype=object))[0]
+    piece = owner.astype(np.int64) * (int(part_code.max(initial=0)) + 1) + part_code
     roof = _roof_storeys(
         tri.vertices,
         tri.faces[on_roof],
         owner[tri.owner[on_roof]],
+        piece[tri.owner[on_roof]],
         footprint,
         ground_z,
         storey_height_m,
@@ -1165,6 +1394,7 @@ def _building_layers(
             "parts": np.array([len(ps) for ps in row_parts], dtype=np.int64),
         }
     )
+    stepped = np.zeros(n, dtype=bool)  # buildings whose parts may differ in storeys
     if n:
         frame["year_built"] = pd.array(attrs_df.pop("year_built"), dtype="Int64")
         given = pd.to_numeric(attrs_df.pop("floors")).to_numpy(
@@ -1181,6 +1411,7 @@ def _building_layers(
             source[estimated] = "height"
             frame["floors_source"] = pd.Series(source, dtype=object)
         if estimated.any():
+            stepped = estimated & keep
             frame["storey_height_m"] = np.where(estimated, roof.storey_height_m, np.nan)
             attic = (roof.attic_area_m2, roof.attic_clear120_m2, roof.attic_clear210_m2)
             for col, values in zip(ATTIC_COLUMNS, attic, strict=True):
@@ -1188,6 +1419,7 @@ def _building_layers(
         frame = pd.concat([frame, attrs_df], axis=1)
     else:
         frame["year_built"] = pd.array([], dtype="Int64")
+    elements = _part_elements(roof, rows, area, stepped)
     buildings = gpd.GeoDataFrame(
         frame[keep].reset_index(drop=True),
         geometry=gpd.GeoSeries(footprint[keep], crs=layer_crs),
@@ -1218,7 +1450,7 @@ def _building_layers(
         geometry=gpd.GeoSeries(polys3d[in_kept], crs=layer_crs),
         crs=layer_crs,
     )
-    return buildings, surfaces, notes
+    return buildings, surfaces, elements, notes
 
 
 def _running_index(group: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
@@ -1294,13 +1526,16 @@ def twin_from_cityjson(
     -------
     cim.Twin
         In the horizontal part of the file's CRS, with the file as a source
-        in ``metadata["sources"]``.
+        in ``metadata["sources"]``, and as ``elements`` the storeys, part by
+        part, of buildings whose parts differ in storey count (see
+        `read_cityjson`).
 
     Warns
     -----
     RepairWarning
-        As `read_cityjson`, and counting the storeys estimated from roofs and
-        the attics found, if any.
+        As `read_cityjson`, and counting the storeys estimated from roofs,
+        the attics found and the buildings whose storeys are listed part by
+        part, if any.
     """
     from cim.twin import Twin
 
@@ -1311,12 +1546,19 @@ def twin_from_cityjson(
         estimated = (b["floors_source"] == "height").to_numpy(dtype=bool)
         if estimated.any():
             attics = int((b[ATTIC_COLUMNS[0]].to_numpy()[estimated] > 0).sum())
+            stepped = data.elements["building_id"].nunique()
+            parts = (
+                f"; {stepped} buildings have parts of different storey counts, "
+                "whose storeys the twin's elements list part by part"
+                if stepped
+                else ""
+            )
             warnings.warn(
                 f"{Path(path).name}: estimated {int(estimated.sum())} storey counts "
                 f"from height, the eaves of pitched roofs and the height of flat "
                 f"ones / {_storey_height(sh):g} m (floors_source 'height'); "
                 f"{attics} buildings have a pitched-roof attic above their storeys "
-                "(attic_area_m2), which the take-off counts by clear height",
+                f"(attic_area_m2), which the take-off counts by clear height{parts}",
                 RepairWarning,
                 stacklevel=2,
             )
@@ -1334,6 +1576,7 @@ def twin_from_cityjson(
         name=name or stem,
         buildings=data.buildings,
         surfaces=data.surfaces,
+        elements=data.elements,
         metadata=meta,
         **kwargs,
     )
