@@ -1091,19 +1091,26 @@ class AddFloors(_OnFeatures):
         el = twin.elements
         detailed = el[el["building_id"].isin(self.ids)]
         if len(detailed):
-            layers["elements"] = pd.concat(
-                [el, self._new_elements(detailed, per, b)], ignore_index=True
-            )
+            layers["elements"] = self._grown_elements(el, detailed, per, b)
         return _with_layers_elements_last(twin, layers)
 
-    def _new_elements(
-        self, detailed: pd.DataFrame, per: Any, b: pd.DataFrame
+    def _grown_elements(
+        self, el: pd.DataFrame, detailed: pd.DataFrame, per: Any, b: pd.DataFrame
     ) -> pd.DataFrame:
-        parts = []
+        """The element table with the new storeys of the detailed buildings.
+
+        New storeys copy the elements of the top full storey (the highest
+        level with an element that is not an ``attic``); what stood above it
+        (an attic under a pitched roof, a roof plant floor) moves up by the
+        added storeys, so it stays on top and is not copied.
+        """
         per_building = dict(zip(b["building_id"], per, strict=True))
+        moved = pd.Series(False, index=el.index)
+        parts = []
         for bid, group in detailed.groupby("building_id", sort=False):
-            top_level = group["level"].max()
-            top = group[group["level"] == top_level]
+            full = group[group["kind"] != "attic"]
+            top_level = (full if len(full) else group)["level"].max()
+            top = full[full["level"] == top_level] if len(full) else group
             sh = float(per_building[bid])
             for k in range(1, self.floors + 1):
                 level = int(top_level) + k
@@ -1113,7 +1120,18 @@ class AddFloors(_OnFeatures):
                 copy["element_id"] = [f"{e}+{level}F" for e in top["element_id"]]
                 copy["elevation_m"] = top["elevation_m"] + k * sh
                 parts.append(copy)
-        return pd.concat(parts, ignore_index=True)
+            above = group[group["level"] > top_level]
+            if len(above):
+                up = above.copy()
+                up["level"] = above["level"] + self.floors
+                up["storey"] = [
+                    f"{lv + self.floors}F" if st == f"{lv}F" else st
+                    for st, lv in zip(above["storey"], above["level"], strict=True)
+                ]
+                up["elevation_m"] = above["elevation_m"] + self.floors * sh
+                parts.append(up)
+                moved[above.index] = True
+        return pd.concat([el[~moved], *parts], ignore_index=True)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,37 @@ def test_add_floors_copies_the_top_storey_elements(twin):
     assert list(new["elevation_m"]) == [6.0, 9.0]
 
 
+def test_add_floors_keeps_an_attic_on_top(twin):
+    # Under a pitched roof the top level holds attic bands: new storeys copy
+    # the top full storey (2F) and the attic moves up; copying the attic
+    # would add its bands again instead of a storey.
+    el = pd.DataFrame(
+        {
+            "building_id": ["b1"] * 5,
+            "storey": ["1F", "2F", "3F", "3F", "3F"],
+            "level": [1, 2, 3, 3, 3],
+            "element_id": ["b1/1F", "b1/2F", "b1/3F#0", "b1/3F#1", "b1/3F#2"],
+            "kind": ["floor", "floor", "attic", "attic", "attic"],
+            "area_m2": [80.0, 80.0, 32.0, 24.0, 24.0],
+            "elevation_m": [0.0, 3.0, 6.0, 6.0, 6.0],
+            "clear_height_m": [None, None, 0.0, 1.2, 2.1],
+        }
+    )
+    detailed = twin.with_layer("elements", el)
+    t = Scenario("f").add_floors(["b1"], 1, storey_height_m=3.0).apply(detailed)
+    mine = t.elements[t.elements["building_id"] == "b1"].set_index("element_id")
+    assert mine.loc["b1/2F+3F", ["level", "area_m2", "elevation_m"]].tolist() == [
+        3,
+        80.0,
+        6.0,
+    ]
+    attic = mine[mine["kind"] == "attic"]
+    assert sorted(attic.index) == ["b1/3F#0", "b1/3F#1", "b1/3F#2"]  # not copied
+    assert (attic["level"] == 4).all() and (attic["storey"] == "4F").all()
+    assert (attic["elevation_m"] == 9.0).all()
+    assert mine["area_m2"].sum() == el["area_m2"].sum() + 80.0
+
+
 def test_change_use_reestimates_households(twin):
     t = Scenario("u").change_use(["b1"], "office").apply(twin)
     b1 = t.buildings.set_index("building_id").loc["b1"]
