@@ -29,9 +29,13 @@ tables by further parameters, which must then be given. Those derived per
 feature (:data:`cim.indicators.context.DERIVED_PARAMETERS`: storey class,
 land class, dwelling-size class, building class) are computed from the twin;
 where such a class rests on estimated or unverified inputs (a storey class
-from estimated storeys), the row's ``unverified_inputs`` says so: ``limit
-chosen by storey_class=multi_i from storeys estimated (floors_source=default)
-for 12 of 12 housing buildings``.
+from estimated storeys; a land class read from estimated households, on the
+site or on a parcel of unknown land use), the row's ``unverified_inputs``
+says so: ``limit chosen by storey_class=multi_i from storeys estimated
+(floors_source=default) for 12 of 12 housing buildings``, ``limit chosen by
+land_class=residential from households estimated from floor area
+(households_source=estimated) for 1 of 4 buildings``
+(:meth:`~cim.indicators.context.Context.class_inputs`).
 
 Comparisons allow a relative tolerance of 1e-9, so that floating-point noise
 in a sum never turns an exact limit into a failure.

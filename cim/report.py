@@ -885,7 +885,11 @@ def _render_html(report: ComplianceReport) -> str:
 
 
 def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
-    """Building-level rows: one table, one row per (building, rule)."""
+    """Building-level rows: one table, one row per (building, rule).
+
+    With the same basis and inputs columns as the parcel tables: what
+    produced each value, and its unverified inputs (``verified`` if none).
+    """
     order = {fid: i for i, fid in enumerate(ids)}
     sub = sub.assign(_o=sub["feature_id"].map(order)).sort_values(["_o", "rule_id"])
     return _table(
@@ -900,6 +904,7 @@ def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
             "margin",
             "basis",
             "verified",
+            "inputs",
         ],
         (
             [
@@ -913,9 +918,22 @@ def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
                 r.margin,
                 r.basis,
                 r.verified,
+                r.unverified_inputs or "verified",
             ]
             for r in sub.itertuples()
         ),
         classes=sub["status"].tolist(),
-        numeric=[False, False, False, True, False, False, False, True, False, False],
+        numeric=[
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+            False,
+        ],
     )

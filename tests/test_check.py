@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +19,7 @@ from shapely.geometry import Point, Polygon, box
 import cim
 from cim.check import CheckError, check
 from cim.cli import main
-from cim.indicators import Evaluation, register_indicator
+from cim.indicators import Evaluation, available_indicators, register_indicator
 from cim.indicators import registry as reg
 from cim.report import ComplianceReport
 from cim.rules import RulebookError, load_rulebook, override
@@ -952,6 +955,187 @@ def test_basis_says_what_produced_each_value_by_hand(twin, tmp_path):
     assert (done["reason"] == "").all()
 
 
+def test_basis_of_people_green_service_and_parking_by_hand(twin, tmp_path):
+    body = (
+        "".join(
+            _rule(f"{name}@{scope}", ind, scope, unit)
+            for name, ind, unit in (
+                ("dwellings", "dwellings", "dwellings"),
+                ("pg", "public_green_per_capita_m2", "m2/person"),
+                ("cg", "concentrated_green_per_capita_m2", "m2/person"),
+                ("svc", "service_space_per_100_households_m2", "m2/100 dwellings"),
+                ("park", "parking_spaces_per_household", "spaces/dwelling"),
+                ("surf", "surface_parking_per_household", "spaces/dwelling"),
+            )
+            for scope in ("parcel", "site")
+        )
+        + _rule(
+            "pg-kinds@site",
+            "public_green_per_capita_m2",
+            "site",
+            "m2/person",
+            'params = { kinds = ["ground", "park"] }\n',
+        )
+        + _rule(
+            "cg30@parcel",
+            "concentrated_green_per_capita_m2",
+            "parcel",
+            "m2/person",
+            "params = { min_width_m = 30 }\n",
+        )
+    )
+    path = _book(tmp_path, body)
+    r = rows_of(check(twin, path))
+    # p1: four slabs of 100 households (1,120 residents at 2.8), 480 car
+    # spaces (20 on the ground), a 100 x 25 m lawn; p2: the tower of 50
+    # households (140 residents) with the 36 m2 service room, 60 spaces (2 on
+    # the ground) and 3,200 m2 of lawn at least 10 m wide; p3: the 6,400 m2
+    # park, no homes, no parking given. The site is the three parcels.
+    expected = {
+        ("dwellings@parcel", "p1"): ("400.0 households of 4 buildings", 400.0),
+        ("dwellings@parcel", "p2"): ("50.0 households of 1 building", 50.0),
+        ("dwellings@parcel", "p3"): (
+            "no building with households in the parcel",
+            0.0,
+        ),
+        ("dwellings@site", "site"): ("450.0 households of 5 buildings", 450.0),
+        ("pg@site", "site"): (
+            "public green (park) 6,400.0 m2 / 1,260.0 residents",
+            6400 / 1260,
+        ),
+        ("pg@parcel", "p2"): ("public green (park) 0.0 m2 / 140.0 residents", 0.0),
+        # Lawns 2,500 + 3,200 m2 and the park 6,400 m2.
+        ("pg-kinds@site", "site"): (
+            "public green (ground, park) 12,100.0 m2 / 1,260.0 residents",
+            12100 / 1260,
+        ),
+        ("cg@parcel", "p1"): (
+            "green at least 8 m wide (ground, park) 2,500.0 m2 / 1,120.0 residents",
+            2500 / 1120,
+        ),
+        ("cg@parcel", "p2"): (
+            "green at least 8 m wide (ground, park) 3,200.0 m2 / 140.0 residents",
+            3200 / 140,
+        ),
+        ("cg@site", "site"): (
+            "green at least 8 m wide (ground, park) 12,100.0 m2 / 1,260.0 residents",
+            12100 / 1260,
+        ),
+        # The 25 m wide lawn is no 30 m wide green.
+        ("cg30@parcel", "p1"): (
+            "green at least 30 m wide (ground, park) 0.0 m2 / 1,120.0 residents",
+            0.0,
+        ),
+        ("svc@parcel", "p1"): ("service space 0.0 m2 / 400.0 dwellings x 100", 0.0),
+        ("svc@parcel", "p2"): (
+            "service space 36.0 m2 / 50.0 dwellings x 100",
+            72.0,
+        ),
+        ("svc@site", "site"): ("service space 36.0 m2 / 450.0 dwellings x 100", 8.0),
+        ("park@parcel", "p1"): (
+            "480.0 spaces (parcels.parking_spaces) / 400.0 dwellings",
+            1.2,
+        ),
+        ("park@parcel", "p2"): (
+            "60.0 spaces (parcels.parking_spaces) / 50.0 dwellings",
+            1.2,
+        ),
+        # The park parcel gives no spaces: the site counts those of two.
+        ("park@site", "site"): (
+            "540.0 spaces (parcels.parking_spaces, given for 2 of 3 parcels) / "
+            "450.0 dwellings",
+            1.2,
+        ),
+        ("surf@parcel", "p1"): (
+            "20.0 spaces (parcels.surface_parking_spaces) / 400.0 dwellings",
+            0.05,
+        ),
+        ("surf@site", "site"): (
+            "22.0 spaces (parcels.surface_parking_spaces, given for 2 of 3 "
+            "parcels) / 450.0 dwellings",
+            22 / 450,
+        ),
+    }
+    for key, (text, value) in expected.items():
+        row = r.loc[key]
+        assert row["status"] == "pass", key
+        assert row["basis"] == text, key
+        assert_allclose(row["value"], value, err_msg=str(key), **TOL)
+    # No residents, no service space, no parking given on p3: no value, so
+    # no basis.
+    for key in (("pg@parcel", "p3"), ("svc@parcel", "p3"), ("park@parcel", "p3")):
+        assert r.loc[key, "status"] == "not_evaluated", key
+        assert r.loc[key, "basis"] == "", key
+
+    # t1 moved across the line of p2 and p3: half its footprint, households
+    # and service space in each. The site holds it whole.
+    geoms = [*twin.buildings.geometry.iloc[:4], bx(190, 60, 210, 90)]
+    split = rows_of(
+        check(twin.with_layer("buildings", twin.buildings.assign(geometry=geoms)), path)
+    )
+    half = "25.0 households of 1 building, 1 split by footprint share"
+    assert split.loc[("dwellings@parcel", "p2"), "basis"] == half
+    assert split.loc[("dwellings@parcel", "p3"), "basis"] == half
+    assert split.loc[("dwellings@site", "site"), "basis"] == (
+        "450.0 households of 5 buildings"
+    )
+    assert split.loc[("svc@parcel", "p3"), "basis"] == (
+        "service space 18.0 m2 / 25.0 dwellings x 100"
+    )
+    p3 = split.loc[("pg@parcel", "p3")]
+    assert p3["basis"] == "public green (park) 6,400.0 m2 / 70.0 residents"
+    assert_allclose(p3["value"], 6400 / 70, **TOL)
+
+
+def test_front_spacing_basis_names_the_south_building_by_hand(twin, tmp_path):
+    # t1 (40 m wide) north of s1 and of s2, now 40 m tall and 10 m shorter
+    # north-south: s1 is the nearest (15 m, 15 / 18.9 = 0.79), s2 gives the
+    # smallest ratio (25 m / 40 m = 0.625). Capped at 30 m, s2 does not count.
+    b = twin.buildings.assign(
+        geometry=[
+            twin.buildings.geometry.iloc[0],
+            bx(30, 5, 50, 45),
+            *twin.buildings.geometry.iloc[2:4],
+            bx(5, 70, 45, 90),
+        ],
+        height_m=[18.9, 40.0, 18.9, 18.9, 30.9],
+        floors=pd.array([6, 13, 6, 6, 10], dtype="Int64"),
+    )
+    body = (
+        _rule("m", "front_spacing_m", "building", "m")
+        + _rule("ratio", "front_spacing_ratio", "dwelling", "-")
+        + _rule(
+            "capped",
+            "front_spacing_ratio",
+            "building",
+            "-",
+            "params = { max_south_height_m = 30 }\n",
+        )
+    )
+    r = rows_of(check(twin.with_layer("buildings", b), _book(tmp_path, body)))
+    expected = {
+        ("m", "t1"): ("15.00 m to s1, the nearest of 2 buildings due south", 15.0),
+        ("ratio", "t1"): (
+            "25.00 m to s2 / its height 40 m, the smallest ratio of 2 buildings "
+            "due south",
+            25 / 40,
+        ),
+        ("capped", "t1"): (
+            "15.00 m to s1 / its height 18.9 m, the smallest ratio of 1 building "
+            "due south",
+            15 / 18.9,
+        ),
+    }
+    for key, (text, value) in expected.items():
+        assert r.loc[key, "basis"] == text, key
+        assert_allclose(r.loc[key, "value"], value, err_msg=str(key), **TOL)
+        assert r.loc[key, "unverified_inputs"] == "", key
+    # Nothing is due south of the slabs: no value, no basis.
+    off = r.loc[["m", "ratio", "capped"]].drop("t1", level="feature_id")
+    assert len(off) == 3 * 4  # the four slabs (housing: dwellings too), per rule
+    assert set(off["status"]) == {"not_applicable"} and (off["basis"] == "").all()
+
+
 def test_ground_share_traces_its_target(twin):
     r = rows_of(check(twin, "zhejiang-future-community"))
     # Its target is Table 4.0.2's green rate, which is not verified.
@@ -1134,6 +1318,118 @@ def test_measured_classes_leave_limits_unflagged(twin):
     assert not rows["unverified_inputs"].str.contains("limit chosen by").any()
 
 
+@pytest.mark.parametrize("land_use", ["unknown", "0701"])
+def test_limit_chosen_by_a_land_class_from_estimated_households_is_flagged(
+    twin, tmp_path, land_use
+):
+    # s2's households are estimated (1,000 m2 x 6 / 100 m2 = 60). p1's land
+    # use is either unknown, so its land class is read from the dwellings in
+    # it, or given (0701). p2 is of unknown use with t1's measured
+    # households; the site's land class is always read from its dwellings.
+    b = twin.buildings.assign(
+        households=pd.array([100, pd.NA, 100, 100, 50], dtype="Int64")
+    )
+    with pytest.warns(cim.errors.RepairWarning, match="1 household counts"):
+        t = twin.with_layer("buildings", b)
+    t = t.with_layer("parcels", t.parcels.assign(land_use=[land_use, "", "1401"]))
+    by_land = 'threshold = { by = "land_class", values = { residential = %s } }'
+    body = (
+        _rule("surface", "surface_parking_per_household", "parcel", "x", op="<=")
+        + _rule("far", "far", "parcel", "-", op="<=")
+        + _rule("homes", "dwellings", "site", "dwellings")
+        + _rule("target", "green_rate", "parcel", "-")
+        + _rule("share", "ground_green_share_of_target", "parcel", "-")
+    )
+    for rule_id, table in (
+        ("surface", by_land % "0.10"),
+        ("far", _BY_STOREYS),
+        ("homes", by_land % "0.0"),
+        ("target", by_land % "0.3"),
+    ):
+        head = f'id = "{rule_id}"\n'
+        i = body.index(head)
+        j = body.index("threshold = 0.0", i)
+        body = body[:j] + table + body[j + len("threshold = 0.0") :]
+    r = rows_of(check(t, _book(tmp_path, body)))
+    est = "households estimated from floor area (households_source=estimated)"
+    p1, site = f"{est} for 1 of 4 buildings", f"{est} for 1 of 5 buildings"
+    from_homes = land_use == "unknown"
+    land = f"land_class=residential from {p1}"
+    expected = {
+        # The ratio's own dwellings, and the class that chose its limit.
+        ("surface", "p1"): f"{p1}; limit chosen by {land}" if from_homes else p1,
+        # FAR rests on measured storeys; its storey class exists because p1
+        # is residential land.
+        ("far", "p1"): f"limit chosen by storey_class=multi_i from {land}"
+        if from_homes
+        else "",
+        ("share", "p1"): f"green_rate target chosen by {land}" if from_homes else "",
+        # p2's land class comes from measured households: nothing to flag.
+        ("surface", "p2"): "",
+        ("far", "p2"): "",
+        ("share", "p2"): "",
+        ("homes", "site"): (
+            f"{site}; limit chosen by land_class=residential from {site}"
+        ),
+    }
+    for key, text in expected.items():
+        row = r.loc[key]
+        assert row["status"] in ("pass", "fail"), key
+        assert row["unverified_inputs"] == text, key
+        assert row["inputs_verified"] == (text == ""), key
+    assert r.loc[("surface", "p1"), "threshold_keys"] == "land_class=residential"
+    assert r.loc[("surface", "p2"), "threshold_keys"] == "land_class=residential"
+    # The park parcel is no residential land: no limit, no flag.
+    assert r.loc[("surface", "p3"), "status"] == "not_applicable"
+    assert r.loc[("surface", "p3"), "unverified_inputs"] == ""
+
+
+def test_html_building_table_shows_basis_and_unverified_inputs(twin, tmp_path):
+    # t1 moved 15 m due north of s1: measured, or s1's height a default
+    # (6 default storeys x 3 m, _estimated_storeys).
+    path = _book(tmp_path, _rule("ratio", "front_spacing_ratio", "building", "-"))
+    geoms = [*twin.buildings.geometry.iloc[:4], bx(5, 70, 25, 90)]
+    measured = twin.with_layer("buildings", twin.buildings.assign(geometry=geoms))
+    t = _estimated_storeys(twin)
+    estimated = t.with_layer("buildings", t.buildings.assign(geometry=geoms))
+    south = "height of south building s1 estimated (height_source=default)"
+    for tw, height, inputs in (
+        (measured, "18.9", "verified"),
+        (estimated, "18", south),
+    ):
+        report = check(tw, path)
+        row = rows_of(report).loc[("ratio", "t1")]
+        assert row["unverified_inputs"] == ("" if inputs == "verified" else inputs)
+        page = report.to_html()
+        table = page[page.index("<h3>Buildings</h3>") :]
+        table = table[: table.index("</table>")]
+        header = re.findall(r"<th>(.*?)</th>", table)
+        assert header == [
+            "building",
+            "rule",
+            "indicator",
+            "value",
+            "limit",
+            "unit",
+            "result",
+            "margin",
+            "basis",
+            "verified",
+            "inputs",
+        ]
+        rows = re.findall(r"<tr([^>]*)>(.*?)</tr>", table.split("<tbody>")[1])
+        assert [cls for cls, _ in rows] == [' class="pass"']  # t1 only
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[0][1])
+        assert cells[:2] == ["t1", "ratio"]
+        assert cells[8] == (
+            f"15.00 m to s1 / its height {height} m, the smallest ratio of 1 "
+            "building due south"
+        )
+        assert cells[10] == inputs
+    # The parcel tables have the same column.
+    assert "<th>inputs</th>" in page.split("<h3>Parcels</h3>")[1]
+
+
 @pytest.fixture(scope="module")
 def beijing() -> ComplianceReport:
     site = cim.datasets.load("beijing_haidian_cau")
@@ -1178,6 +1474,179 @@ def test_beijing_basis_reproduces_the_values(beijing):
         ratios["value"].to_numpy() * area.to_numpy(),
         atol=0.05 + 1e-6 * area.max(),
     )
+
+
+@pytest.fixture(scope="module")
+def pilot_reports() -> dict[str, ComplianceReport]:
+    pilot = cim.datasets.load("hangzhou_pilot")
+    return {
+        book: check(pilot, book) for book in ("zhejiang-future-community", "hangzhou")
+    }
+
+
+#: A number as a basis prints it: ``24,000.0``, ``0.3125``, ``40``.
+_N = r"([\d,]+(?:\.\d+)?)"
+_ZONE = r"(?:parcel|site)"
+_SOUTH = r"\d+ buildings? due south"
+
+#: Per built-in indicator, the forms its basis takes and how each gives the
+#: value from the numbers in it.
+_BASIS_ARITHMETIC: dict[str, list[tuple[str, Any]]] = {
+    **{
+        ind: [(rf"{what} {_N} m2 / {_ZONE} {_N} m2", lambda a, z: a / z)]
+        for ind, what in (
+            ("far", "counted"),
+            ("building_density", "footprint"),
+            ("green_rate", "counted green"),
+            ("ground_green_rate", "ground green"),
+        )
+    },
+    "ground_green_share_of_target": [
+        (
+            rf"ground green rate {_N} \(ground green {_N} m2 / {_ZONE} {_N} m2\) "
+            rf"/ target {_N} from \S+",
+            (lambda g, a, z, t: g / t, lambda g, a, z, t: a / z / t),
+        )
+    ],
+    "average_storeys": [
+        (
+            rf"housing floor area {_N} m2 / housing footprint {_N} m2",
+            lambda a, f: a / f,
+        )
+    ],
+    "max_height_m": [
+        (rf"tallest building .+ \({_N} m\)", lambda h: h),
+        (rf"no building with at least [\d.]+ of its footprint in the {_ZONE}", None),
+    ],
+    "dwellings": [
+        (
+            rf"{_N} households of \d+ buildings?(?:, \d+ split by footprint share)?",
+            lambda d: d,
+        ),
+        (rf"no building with households in the {_ZONE}", None),
+    ],
+    "residents": [
+        (rf"{_N} dwellings x {_N} persons per household", lambda d, p: d * p)
+    ],
+    "residential_land_per_capita_m2": [
+        (rf"{_ZONE} {_N} m2 / {_N} residents", lambda a, r: a / r)
+    ],
+    "public_green_per_capita_m2": [
+        (rf"public green \([\w, ]+\) {_N} m2 / {_N} residents", lambda a, r: a / r)
+    ],
+    "concentrated_green_per_capita_m2": [
+        (
+            rf"green at least [\d.]+ m wide \([\w, ]+\) {_N} m2 / {_N} residents",
+            lambda a, r: a / r,
+        )
+    ],
+    "service_space_per_100_households_m2": [
+        (
+            rf"service space {_N} m2 / {_N} dwellings x 100",
+            lambda a, d: a / d * 100,
+        )
+    ],
+    **{
+        ind: [
+            (
+                rf"{_N} spaces \(parcels\.{col}(?:, given for \d+ of \d+ "
+                rf"parcels?)?\) / {_N} dwellings",
+                lambda s, d: s / d,
+            )
+        ]
+        for ind, col in (
+            ("parking_spaces_per_household", "parking_spaces"),
+            ("surface_parking_per_household", "surface_parking_spaces"),
+        )
+    },
+    "front_spacing_m": [(rf"{_N} m to .+, the nearest of {_SOUTH}", lambda d: d)],
+    "front_spacing_ratio": [
+        (
+            rf"{_N} m to .+ / its height {_N} m, the smallest ratio of {_SOUTH}",
+            lambda d, h: d / h,
+        )
+    ],
+}
+
+
+def _within_rounding(func: Any, printed: Sequence[str], value: float) -> bool:
+    """Whether ``func`` of the printed numbers, within their digits, reaches ``value``.
+
+    Each number may lie anywhere within half a unit of its last printed
+    digit; ``func`` is monotone in each, so its range is spanned by the
+    corners.
+    """
+    nums = [float(p.replace(",", "")) for p in printed]
+    half = [0.5 * 10.0 ** -len(p.partition(".")[2]) for p in printed]
+    corners = [
+        func(*(n + s * h for n, s, h in zip(nums, signs, half, strict=True)))
+        for signs in itertools.product((-1, 1), repeat=len(nums))
+    ]
+    slack = 1e-9 * max(1.0, abs(value))
+    return min(corners) - slack <= value <= max(corners) + slack
+
+
+@pytest.mark.parametrize(
+    ("sample", "book"),
+    [
+        ("beijing_haidian_cau", "gb50180-2018"),
+        ("hangzhou_pilot", "zhejiang-future-community"),
+        ("hangzhou_pilot", "hangzhou"),
+    ],
+)
+def test_every_basis_reproduces_its_value_on_the_samples(
+    sample, book, beijing, pilot_reports
+):
+    # On both bundled samples, every evaluated row of a built-in indicator
+    # has a basis whose numbers give its value, within their printed digits.
+    report = beijing if sample == "beijing_haidian_cau" else pilot_reports[book]
+    table = available_indicators().set_index("name")
+    builtin = set(table.index[table["provider"] == "cim.indicators._builtin"])
+    assert builtin == set(_BASIS_ARITHMETIC)
+    rows = report.rows[report.rows["status"].isin(["pass", "fail"])]
+    rows = rows[rows["indicator"].isin(builtin)]
+    seen = set()
+    for r in rows.itertuples():
+        forms = _BASIS_ARITHMETIC[r.indicator]
+        match = next(
+            (
+                (m, funcs)
+                for pattern, funcs in forms
+                if (m := re.fullmatch(pattern, r.basis)) is not None
+            ),
+            None,
+        )
+        where = f"{r.rule_id} {r.feature_id}: {r.basis!r} for {r.value!r}"
+        assert match is not None, where
+        m, funcs = match
+        if funcs is None:  # nothing in the zone: the value is 0
+            assert r.value == 0.0, where
+        else:
+            for func in funcs if isinstance(funcs, tuple) else (funcs,):
+                assert _within_rounding(func, m.groups(), r.value), where
+        seen.add(r.indicator)
+    # Each sample has ratios of every family: areas, people, and parking or
+    # spacing.
+    must = {
+        "far",
+        "building_density",
+        "green_rate",
+        "dwellings",
+        "residents",
+        "residential_land_per_capita_m2",
+        "public_green_per_capita_m2",
+        "concentrated_green_per_capita_m2",
+    }
+    if book == "zhejiang-future-community":
+        must |= {
+            "ground_green_share_of_target",
+            "service_space_per_100_households_m2",
+            "parking_spaces_per_household",
+            "surface_parking_per_household",
+        }
+    if book == "hangzhou":
+        must |= {"front_spacing_m", "front_spacing_ratio"}
+    assert must <= seen, must - seen
 
 
 def test_beijing_unreachable_walks_are_inf_with_their_basis(beijing, tmp_path):

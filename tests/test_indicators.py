@@ -419,6 +419,38 @@ def test_front_spacing_due_south_only():
     assert capped.loc["n", "n_south"] == 0
 
 
+def test_front_spacing_names_the_nearest_and_the_ratio_building():
+    # Two buildings 18 m due south of n: "low" (9 m, ratio 2) and "high"
+    # (30 m, ratio 0.6). Both are nearest: the first in layer order is named.
+    # The ratio is set by the tall one whatever the order.
+    geoms = {
+        "low": bx(0, 0, 20, 12),
+        "high": bx(30, 0, 50, 12),
+        "n": bx(0, 30, 50, 42),
+    }
+    heights = {"low": 9.0, "high": 30.0, "n": 9.0}
+    for order in (["low", "high", "n"], ["high", "low", "n"]):
+        b = gpd.GeoDataFrame(
+            {"building_id": order, "height_m": [heights[k] for k in order]},
+            geometry=[geoms[k] for k in order],
+            crs=CRS,
+        )
+        sp = front_spacing(b)
+        assert list(sp.columns) == [
+            "front_spacing_m",
+            "nearest_south_building_id",
+            "front_spacing_ratio",
+            "south_building_id",
+            "n_south",
+        ]
+        n = sp.loc["n"]
+        assert_allclose([n["front_spacing_m"], n["front_spacing_ratio"]], [18, 0.6])
+        assert n["nearest_south_building_id"] == order[0]
+        assert n["south_building_id"] == "high" and n["n_south"] == 2
+        assert pd.isna(sp.loc["low", "nearest_south_building_id"])
+        assert pd.isna(sp.loc["low", "south_building_id"])
+
+
 # --- registry --------------------------------------------------------------------
 
 

@@ -9,7 +9,9 @@ value are unverified:
 - values from floor area (``far``, ``average_storeys``): unverified take-off
   rules and estimated storeys or storey heights of the buildings behind them
   (:meth:`~cim.indicators.context.Context.unverified_floor_area`);
-- values from heights (``max_height_m``, front spacing): estimated heights;
+- values from heights (``max_height_m``, front spacing): estimated heights
+  (for front spacing, the building's own and that of the south building
+  that sets the value);
 - values from dwellings (``dwellings``, per-household ratios) and residents:
   households estimated from floor area, and the persons per household if it
   is the default;
@@ -19,11 +21,29 @@ value are unverified:
   target: flagged if that rule is not verified or its threshold was chosen
   by a class derived from estimates.
 
-Ratios over land area (``far``, ``building_density``, the green rates),
-``average_storeys``, ``max_height_m``, the ground share, ``residents`` and
-``residential_land_per_capita_m2`` also give their ``basis``: the areas,
-dwellings (or the building) that produced the value, e.g. ``"counted
-24,000.0 m2 / parcel 10,000.0 m2"``.
+Every built-in also gives its ``basis``: the quantities, with units, whose
+quotient (or product) is the value, or the building that sets a maximum or
+minimum, for a reader to retrace the value by hand:
+
+- ratios over land area (``far``, ``building_density``, the green rates):
+  ``"counted 24,000.0 m2 / parcel 10,000.0 m2"``; the ground share:
+  ``"ground green rate 0.25 (...) / target 0.3 from <rule>"``;
+- ``average_storeys``: ``"housing floor area 24,000.0 m2 / housing footprint
+  4,000.0 m2"``; ``max_height_m``: ``"tallest building s1 (18.9 m)"``;
+- ``dwellings``: ``"412.5 households of 5 buildings, 1 split by footprint
+  share"``; ``residents``: ``"400.0 dwellings x 2.8 persons per
+  household"``;
+- per capita: ``"parcel 10,000.0 m2 / 140.0 residents"``, ``"public green
+  (park) 6,400.0 m2 / 1,260.0 residents"``, ``"green at least 8 m wide
+  (ground, park) 2,500.0 m2 / 1,008.0 residents"``;
+- per dwelling: ``"service space 36.0 m2 / 450.0 dwellings x 100"``,
+  ``"480.0 spaces (parcels.parking_spaces) / 400.0 dwellings"``;
+- front spacing: ``"15.00 m to s1, the nearest of 1 building due south"``,
+  ``"15.00 m to s1 / its height 18.9 m, the smallest ratio of 1 building due
+  south"``.
+
+Areas, dwellings, residents and spaces are given to 0.1, distances to
+0.01 m.
 
 Which storey, land or dwelling-size class selects a rule's threshold, and
 what those classes rest on, is the check's business (:func:`cim.check.check`),
@@ -42,6 +62,7 @@ from numpy.typing import NDArray
 
 from cim.indicators import planning as pl
 from cim.indicators.context import Context
+from cim.indicators.overlay import _pairs
 from cim.indicators.registry import Evaluation, declare_indicator, register_indicator
 from cim.indicators.spacing import front_spacing
 from cim.layers import GREEN_KINDS
@@ -50,6 +71,9 @@ from cim.rules.rulebook import Rule
 _ZONES = ("parcel", "site")
 _BUILDINGS = ("building", "dwelling")
 _SPACING_PARAMS = ("max_south_height_m", "search_m")
+#: A building whose share in a zone is short of 1 by more than this is split
+#: with other zones (in a dwellings basis) [-].
+_WHOLE = 1e-6
 
 
 def _kinds(params: Mapping[str, Any], default: Sequence[str]) -> list[str]:
@@ -161,17 +185,20 @@ def _people(
     return Evaluation(values, unverified=ctx.unverified_people(rule.scope), basis=basis)
 
 
+def _households(ctx: Context) -> NDArray[np.float64]:
+    """Per building, its households (NaN where not given)."""
+    households = pd.to_numeric(ctx.buildings["households"], errors="coerce")
+    return np.asarray(households.to_numpy(dtype="float64", na_value=np.nan))
+
+
 def _residents_of(ctx: Context, scope: str) -> tuple[NDArray[np.float64], float]:
     """Per zone, dwellings (households by footprint share), and persons each."""
-    households = pd.to_numeric(ctx.buildings["households"], errors="coerce")
-    d = _weighted(
-        ctx, "buildings", scope, households.to_numpy(dtype="float64", na_value=np.nan)
-    )
+    d = _weighted(ctx, "buildings", scope, _households(ctx))
     return d, ctx.persons_per_household
 
 
 def _per_dwelling(
-    ctx: Context, rule: Rule, values: pd.Series, missing: str
+    ctx: Context, rule: Rule, values: pd.Series, missing: str, basis: pd.Series
 ) -> Evaluation:
     """Values per dwelling; where NaN, ``missing`` (an input) is the reason.
 
@@ -185,11 +212,14 @@ def _per_dwelling(
         The values, aligned to the scope's feature ids.
     missing
         What is missing where a value is NaN, e.g. ``"no service_space_m2"``.
+    basis
+        What produced each value, aligned to the scope's feature ids.
 
     Returns
     -------
     Evaluation
-        With the reason and the unverified dwellings behind each value.
+        With the reason, the unverified dwellings behind each value and the
+        basis.
     """
     scope = rule.scope
     reason = np.where(values.isna().to_numpy(), f"{missing} given, or no dwellings", "")
@@ -197,7 +227,37 @@ def _per_dwelling(
         values,
         reason=ctx.series(scope, reason, "reason"),
         unverified=ctx.unverified_dwellings(scope),
+        basis=basis,
     )
+
+
+def _per_residents(
+    ctx: Context, scope: str, what: str, num: NDArray[np.float64]
+) -> pd.Series:
+    """Basis of a value per person: ``"<what> <num> m2 / <residents> residents"``.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    scope
+        ``"parcel"`` or ``"site"``.
+    what
+        What the numerator is, e.g. ``"public green (park)"``.
+    num
+        Per zone, the numerator [m2], ``(n,)`` float.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the scope's feature ids; to 0.1.
+    """
+    d, pph = _residents_of(ctx, scope)
+    text = [
+        f"{what} {a:,.1f} m2 / {x * pph:,.1f} residents"
+        for a, x in zip(np.asarray(num, dtype="float64"), d, strict=True)
+    ]
+    return pd.Series(text, index=ctx.ids(scope), dtype="str")
 
 
 @register_indicator(
@@ -397,8 +457,28 @@ def _average_storeys(ctx: Context, rule: Rule) -> Evaluation:
     description="households, split by footprint share",
 )
 def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     v = _zonal(ctx, rule, pl.dwellings)
-    return Evaluation(v, unverified=ctx.unverified_dwellings(rule.scope))
+    # The buildings with households that have a share of their footprint in
+    # the zone, and those of them split with other zones.
+    s = ctx.shares("buildings", scope)
+    hh = _households(ctx)
+    counted = (s.share > 0) & (np.nan_to_num(hh[s.feature]) > 0)
+    n = np.bincount(s.zone[counted], minlength=s.n_zones)
+    split = np.bincount(s.zone[counted & (s.share < 1.0 - _WHOLE)], minlength=s.n_zones)
+    d = _weighted(ctx, "buildings", scope, hh)
+    basis = [
+        f"{x:,.1f} households of {k} building{'' if k == 1 else 's'}"
+        + (f", {j} split by footprint share" if j else "")
+        if k
+        else f"no building with households in the {scope}"
+        for x, k, j in zip(d, n, split, strict=True)
+    ]
+    return Evaluation(
+        v,
+        unverified=ctx.unverified_dwellings(scope),
+        basis=pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+    )
 
 
 @register_indicator(
@@ -444,16 +524,25 @@ def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
 def _public_green(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
     params = rule.params
+    kinds = _kinds(params, ("park",))
+    greens = ctx.twin.greens
     v = pl.public_green_per_capita(
-        ctx.twin.greens,
+        greens,
         ctx.buildings,
         ctx.zones(scope),
         persons_per_household=ctx.persons_per_household,
-        kinds=_kinds(params, ("park",)),
+        kinds=kinds,
         green_shares=ctx.shares("greens", scope),
         building_shares=ctx.shares("buildings", scope),
     )
-    return _people(ctx, rule, _aligned(ctx, scope, v))
+    public = np.where(
+        np.isin(greens["kind"].astype("str").to_numpy(), kinds),
+        pl.planted_area(greens),
+        0.0,
+    )
+    area = _weighted(ctx, "greens", scope, public)
+    basis = _per_residents(ctx, scope, f"public green ({', '.join(kinds)})", area)
+    return _people(ctx, rule, _aligned(ctx, scope, v), basis)
 
 
 @register_indicator(
@@ -469,16 +558,28 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
     width = _number(params, "min_width_m", 8.0)
     if width <= 0:
         raise ValueError(f"params.min_width_m: invalid {width!r}; expected > 0")
+    kinds = _kinds(params, ("ground", "park"))
     v = pl.concentrated_green_per_capita(
         ctx.twin.greens,
         ctx.buildings,
         ctx.zones(scope),
         persons_per_household=ctx.persons_per_household,
         min_width_m=width,
-        kinds=_kinds(params, ("ground", "park")),
+        kinds=kinds,
         building_shares=ctx.shares("buildings", scope),
     )
-    return _people(ctx, rule, _aligned(ctx, scope, v))
+    # The same opening, measured in each zone, for the basis.
+    core = pl.concentrated_green(ctx.twin.greens, min_width_m=width, kinds=kinds)
+    s = _pairs(
+        np.asarray(core.array, dtype=object),
+        np.asarray(ctx.zones(scope).geometry.array, dtype=object),
+    )
+    area = np.asarray(
+        np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones), dtype="float64"
+    )
+    what = f"green at least {width:g} m wide ({', '.join(kinds)})"
+    basis = _per_residents(ctx, scope, what, area)
+    return _people(ctx, rule, _aligned(ctx, scope, v), basis)
 
 
 @register_indicator(
@@ -489,8 +590,24 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
     "per 100 households",
 )
 def _service_space(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     v = _zonal(ctx, rule, pl.service_space_per_100_households)
-    return _per_dwelling(ctx, rule, v, "no service_space_m2")
+    space = pd.to_numeric(ctx.buildings["service_space_m2"], errors="coerce")
+    num = _weighted(
+        ctx, "buildings", scope, space.to_numpy(dtype="float64", na_value=np.nan)
+    )
+    den = _weighted(ctx, "buildings", scope, _households(ctx))
+    basis = [
+        f"service space {a:,.1f} m2 / {d:,.1f} dwellings x 100"
+        for a, d in zip(num, den, strict=True)
+    ]
+    return _per_dwelling(
+        ctx,
+        rule,
+        v,
+        "no service_space_m2",
+        pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+    )
 
 
 def _parking(
@@ -515,14 +632,51 @@ def _parking(
     def evaluate(ctx: Context, rule: Rule) -> Evaluation:
         scope = rule.scope
         zones = None if scope == "parcel" else ctx.zones(scope)
+        parcels = ctx.twin.parcels
         v = func(
-            ctx.twin.parcels,
+            parcels,
             ctx.buildings,
             zones,
             building_shares=ctx.shares("buildings", scope),
             parcel_shares=None if zones is None else ctx.shares("parcels", scope),
         )
-        return _per_dwelling(ctx, rule, _aligned(ctx, scope, v), f"no parcels.{column}")
+        # The spaces counted (a parcel's own, or the parcels' split by area
+        # share over a site) and the dwellings they serve.
+        supply = pd.to_numeric(parcels[column], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        den = _weighted(ctx, "buildings", scope, _households(ctx))
+        if zones is None:
+            spaces = supply
+            source = np.full(len(supply), f"parcels.{column}", dtype=object)
+        else:
+            ps = ctx.shares("parcels", scope)
+            spaces = ps.sum(supply)
+            inside = ps.share > 0
+            k = np.bincount(
+                ps.zone[inside & np.isfinite(supply[ps.feature])],
+                minlength=ps.n_zones,
+            )
+            n = np.bincount(ps.zone[inside], minlength=ps.n_zones)
+            source = np.asarray(
+                [
+                    f"parcels.{column}, given for {a} of {b} "
+                    f"parcel{'' if b == 1 else 's'}"
+                    for a, b in zip(k, n, strict=True)
+                ],
+                dtype=object,
+            )
+        basis = [
+            f"{x:,.1f} spaces ({src}) / {d:,.1f} dwellings"
+            for x, src, d in zip(spaces, source, den, strict=True)
+        ]
+        return _per_dwelling(
+            ctx,
+            rule,
+            _aligned(ctx, scope, v),
+            f"no parcels.{column}",
+            pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+        )
 
     return evaluate
 
@@ -541,6 +695,75 @@ register_indicator(
     description="ground-level car spaces (parcels.surface_parking_spaces) "
     "per household",
 )(_parking(pl.surface_parking_per_household, "surface_parking_spaces"))
+
+
+def _spacing_provenance(
+    ctx: Context, ids: pd.Index, table: pd.DataFrame, column: str
+) -> tuple[NDArray[np.object_], NDArray[np.object_]]:
+    """Basis of front-spacing values and the estimated height behind them.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    ids
+        The building ids evaluated.
+    table
+        :func:`~cim.indicators.spacing.front_spacing` of the buildings,
+        aligned to ``ids``.
+    column
+        ``"front_spacing_m"`` or ``"front_spacing_ratio"``.
+
+    Returns
+    -------
+    basis : numpy.ndarray
+        ``(n,)`` text: ``"15.00 m to s1, the nearest of 2 buildings due
+        south"`` or ``"15.00 m to s1 / its height 18.9 m, the smallest ratio
+        of 2 buildings due south"``; ``""`` where no building is due south.
+    south : numpy.ndarray
+        ``(n,)`` text: ``"height of south building s1 estimated
+        (height_source=<source>)"`` where the height of the south building
+        that sets the value (and so let it count as one) is estimated, else
+        ``""``.
+    """
+    b = ctx.buildings
+    geoms = np.asarray(b.geometry.array, dtype=object)
+    h = pd.to_numeric(b["height_m"], errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    src = b["height_source"].astype(object).fillna("unknown")
+    src_arr = src.astype("str").to_numpy(dtype=object)
+    index = pd.Index(b["building_id"].astype("str"))
+    nearest = column == "front_spacing_m"
+    by = "nearest_south_building_id" if nearest else "south_building_id"
+    setter = table[by].astype(object).where(table[by].notna(), "")
+    si = index.get_indexer(setter.to_numpy(dtype=object))
+    ni = index.get_indexer(ids)
+    count = table["n_south"].fillna(0).to_numpy(dtype="int64")
+    basis = np.full(len(ids), "", dtype=object)
+    south = np.full(len(ids), "", dtype=object)
+    sel = np.flatnonzero((si >= 0) & (ni >= 0) & (count > 0))
+    j = si[sel]
+    sid = setter.to_numpy(dtype=object)[sel]
+    dist = shapely.distance(geoms[ni[sel]], geoms[j])
+    of = [f"of {k} building{'' if k == 1 else 's'} due south" for k in count[sel]]
+    if nearest:
+        text = [
+            f"{d:.2f} m to {x}, the nearest {o}"
+            for d, x, o in zip(dist, sid, of, strict=True)
+        ]
+    else:
+        text = [
+            f"{d:.2f} m to {x} / its height {hh:g} m, the smallest ratio {o}"
+            for d, x, hh, o in zip(dist, sid, h[j], of, strict=True)
+        ]
+    basis[sel] = text
+    est = src_arr[j] != "measured"
+    south[sel[est]] = [
+        f"height of south building {x} estimated (height_source={y})"
+        for x, y in zip(sid[est], src_arr[j][est], strict=True)
+    ]
+    return basis, south
 
 
 def _spacing(column: str) -> Callable[[Context, Rule], Evaluation]:
@@ -582,11 +805,15 @@ def _spacing(column: str) -> Callable[[Context, Rule], Evaluation]:
             "",
             f"no building of at most {tall:g} m due south within {search:g} m",
         )
+        basis, south = _spacing_provenance(ctx, ids, sub, column)
+        own = ctx.unverified_height(scope).to_numpy(dtype=object)
+        sep = np.where((own != "") & (south != ""), "; ", "")
         return Evaluation(
             pd.Series(sub[column].to_numpy(), index=ids, name=column),
             applies=pd.Series(has, index=ids),
             reason=pd.Series(reason, index=ids),
-            unverified=ctx.unverified_height(scope),
+            unverified=pd.Series(own + sep + south, index=ids, dtype="str"),
+            basis=pd.Series(basis, index=ids, dtype="str"),
         )
 
     return evaluate

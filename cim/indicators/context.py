@@ -433,13 +433,13 @@ class Context:
         b = self.buildings
         s = self.shares("buildings", scope)
         d = dwellings(b, zones, shares=s).to_numpy()
+        from_dwellings = self.land_class_from_dwellings(scope)
         if scope == "site":
             residential = d > 0
         else:
             lu = zones["land_use"].astype("str").str.strip().str.lower()
-            unknown = lu.isin(_UNKNOWN_LAND_USES).to_numpy()
             residential = lu.isin(RESIDENTIAL_LAND_USES).to_numpy() | (
-                unknown & (d > 0)
+                from_dwellings & (d > 0)
             )
         avg = average_storeys(b, zones, floor_area="gfa_above_ground_m2", shares=s)
         size = average_dwelling_area(
@@ -458,17 +458,52 @@ class Context:
             index=ids,
         )
 
+    def land_class_from_dwellings(self, scope: str) -> NDArray[np.bool_]:
+        """Per zone, whether its land class is read from the dwellings in it.
+
+        The site's always is (residential if it holds dwellings), and so is
+        that of a parcel whose ``land_use`` is unknown or empty; other
+        parcels' land class comes from their given ``land_use``.
+
+        Parameters
+        ----------
+        scope
+            ``"parcel"`` or ``"site"``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n,)`` bool aligned to the scope's ids.
+        """
+        n = len(self.ids(scope))
+        if scope == "site":
+            return np.ones(n, dtype=bool)
+        lu = self.zones(scope)["land_use"].astype("str").str.strip().str.lower()
+        return np.asarray(lu.isin(_UNKNOWN_LAND_USES).to_numpy(), dtype=bool)
+
     def class_inputs(self, scope: str) -> pd.DataFrame:
         """Per feature, the unverified inputs its derived classes rest on.
 
-        A rule's threshold chosen by a storey or dwelling-size class
-        (:meth:`classes`) is only as sure as the class: the storey class
-        comes from housing floor area over footprint, so from the storeys,
-        storey heights and take-off rules behind that floor area
-        (:meth:`unverified_floor_area` with ``basis="gfa"``); the
-        dwelling-size class comes from the same floor area over dwellings,
-        so also from estimated households (:meth:`unverified_dwellings`).
-        Land and building classes rest on given attributes only.
+        A rule's threshold chosen by a storey, dwelling-size or land class
+        (:meth:`classes`) is only as sure as the class:
+
+        - the storey class comes from housing floor area over footprint, so
+          from the storeys, storey heights and take-off rules behind that
+          floor area (:meth:`unverified_floor_area` with ``basis="gfa"``);
+        - the dwelling-size class comes from the same floor area over
+          dwellings, so also from estimated households
+          (:meth:`unverified_dwellings`);
+        - the land class of the site, and of a parcel of unknown land use,
+          is read from the dwellings in it
+          (:meth:`land_class_from_dwellings`), so from estimated households
+          there; that of a parcel with a given ``land_use`` rests on that
+          attribute only. A storey class exists only on residential land, so
+          where the land class is read from estimated households the storey
+          class also names it (``"land_class=residential from households
+          estimated ..."``); the dwelling-size class names those households
+          already.
+
+        Building classes rest on given attributes only.
 
         Parameters
         ----------
@@ -478,10 +513,11 @@ class Context:
         Returns
         -------
         pandas.DataFrame
-            Indexed by the scope's ids; for zones, columns ``storey_class``
-            and ``dwelling_size_class``: ``"; "``-joined labels, ``""``
-            where none is unverified or the class is ``none`` (no housing
-            land). No columns for buildings and dwellings.
+            Indexed by the scope's ids; for zones, columns ``storey_class``,
+            ``dwelling_size_class`` and ``land_class``: ``"; "``-joined
+            labels, ``""`` where none is unverified, the class is ``none``
+            (no housing land), or the land class comes from a given land
+            use. No columns for buildings and dwellings.
         """
 
         def make() -> pd.DataFrame:
@@ -490,11 +526,34 @@ class Context:
                 return pd.DataFrame(index=ids)
             classes = self.classes(scope)
             area = self.unverified_floor_area(scope, basis="gfa")
-            size = _joined(area, self.unverified_dwellings(scope))
+            people = self.unverified_dwellings(scope)
+            land = pd.Series(
+                np.where(
+                    self.land_class_from_dwellings(scope),
+                    people.to_numpy(dtype=object),
+                    "",
+                ),
+                index=ids,
+                dtype=object,
+            )
+            residential = classes["land_class"].to_numpy(dtype=object) == "residential"
+            on_land = pd.Series(
+                np.where(
+                    residential & (land != ""),
+                    "land_class=residential from " + land,
+                    "",
+                ),
+                index=ids,
+                dtype=object,
+            )
             out = {}
-            for name, text in (("storey_class", area), ("dwelling_size_class", size)):
+            for name, text in (
+                ("storey_class", _joined(area, on_land)),
+                ("dwelling_size_class", _joined(area, people)),
+            ):
                 none = classes[name].to_numpy(dtype=object) == "none"
                 out[name] = np.where(none, "", text.to_numpy(dtype=object))
+            out["land_class"] = land.to_numpy(dtype=object)
             return pd.DataFrame(out, index=ids).astype("str")
 
         out: pd.DataFrame = self.cached(("class_inputs", scope), make)

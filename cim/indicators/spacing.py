@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 __all__ = ["front_spacing"]
 
@@ -64,6 +65,8 @@ def front_spacing(
     >>> sp = front_spacing(b)
     >>> sp.loc["n", ["front_spacing_m", "front_spacing_ratio"]].round(3).tolist()
     [12.0, 1.333]
+    >>> sp.loc["n", ["nearest_south_building_id", "south_building_id"]].tolist()
+    ['s', 's']
     >>> int(sp.loc["s", "n_south"])
     0
     """
@@ -76,6 +79,7 @@ def front_spacing(
     dist = np.full(n, np.nan)
     ratio = np.full(n, np.nan)
     south = np.full(n, -1, dtype=np.intp)
+    nearest = np.full(n, -1, dtype=np.intp)
     count = np.zeros(n, dtype=np.intp)
     if n:
         b = shapely.bounds(geoms)
@@ -97,17 +101,26 @@ def front_spacing(
         np.fmin.at(ratio, ni, r)
         count = np.bincount(ni, minlength=n)
         if len(ni):
-            order = np.lexsort((r, ni))
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = ni[order][1:] != ni[order][:-1]
-            south[ni[order][first]] = si[order][first]
-    sid = np.full(n, None, dtype=object)
-    sid[south >= 0] = np.asarray(ids, dtype=object)[south[south >= 0]]
+            # Per north building, the south building of least ratio and the
+            # nearest one (first in layer order on a tie).
+            for key, out in ((r, south), (d, nearest)):
+                order = np.lexsort((si, key, ni))
+                first = np.ones(len(order), dtype=bool)
+                first[1:] = ni[order][1:] != ni[order][:-1]
+                out[ni[order][first]] = si[order][first]
+    names = np.asarray(ids, dtype=object)
+
+    def id_of(pos: NDArray[np.intp]) -> pd.api.extensions.ExtensionArray:
+        out = np.full(n, None, dtype=object)
+        out[pos >= 0] = names[pos[pos >= 0]]
+        return pd.array(out, dtype="str")
+
     return pd.DataFrame(
         {
             "front_spacing_m": dist,
+            "nearest_south_building_id": id_of(nearest),
             "front_spacing_ratio": ratio,
-            "south_building_id": pd.array(sid, dtype="str"),
+            "south_building_id": id_of(south),
             "n_south": count,
         },
         index=ids,
