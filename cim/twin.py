@@ -585,7 +585,9 @@ class Twin:
     ) -> None:
         # A twin with data was warned about the CRS's area of use when it was
         # built; warn again only when the first data enter an empty twin.
-        if _data_bounds(self._layers.values(), self._network) is not None:
+        if any(len(f) for f in self._layers.values()) or (
+            self._network.number_of_nodes()
+        ):
             return
         bounds = _data_bounds(frames, network)
         if bounds is not None:
@@ -738,13 +740,21 @@ def _no_data_message(
     where = f"{source}: " if source else ""
     expected = ", ".join([*SCHEMAS, "network (network_nodes + network_edges)"])
     if not frames and (network is None or not network.number_of_nodes()):
+        if source:
+            # A file whose layers bear no twin name (cim.io.gpkg.read_gpkg
+            # names the layers it found before it gets here).
+            return (
+                f"{where}cannot choose a CRS for an empty twin: no layer is "
+                f"named after a twin layer (the twin's layers are {expected}); "
+                "rename the file's layers to these names (QGIS: Rename Layer; "
+                "ogr2ogr: -nln buildings); for an empty twin on purpose, pass "
+                "crs=, e.g. crs=4549"
+            )
         return (
-            f"{where}cannot choose a CRS for an empty twin: no layer is named "
-            f"after a twin layer (the twin's layers are {expected}); rename the "
-            "file's layers to these names (QGIS: Rename Layer; ogr2ogr: -nln "
-            "buildings), or in Python pass them by name, e.g. "
-            "Twin.from_layers(buildings=gpd.read_file(path, layer=NAME)); for "
-            "an empty twin on purpose, pass crs=, e.g. crs=4549"
+            "cannot choose a CRS for an empty twin: no layer given (the twin's "
+            f"layers are {expected}); pass them by name, e.g. "
+            "Twin.from_layers(buildings=gdf), or for an empty twin on purpose "
+            "crs=, e.g. crs=4549"
         )
     given = ", ".join(frames) or "network"
     return (

@@ -783,8 +783,13 @@ def test_from_layers_refuses_non_frames() -> None:
 
 
 def test_from_layers_needs_something_to_choose_a_crs() -> None:
-    with pytest.raises(CRSError, match=r"cannot choose a CRS for an empty twin.*crs="):
+    with pytest.raises(
+        CRSError, match=r"cannot choose a CRS for an empty twin.*crs="
+    ) as info:
         Twin.from_layers()
+    # A Python caller gave no file: no advice about renaming a file's layers.
+    assert "Twin.from_layers(buildings=gdf)" in str(info.value)
+    assert "rename" not in str(info.value) and "QGIS" not in str(info.value)
 
 
 def test_geopackage_without_twin_layer_names_says_so_and_how_to_fix(

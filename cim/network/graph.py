@@ -11,6 +11,7 @@ for edges that lack one, as osmnx does when it converts graphs).
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any
 
 import geopandas as gpd
@@ -238,6 +239,7 @@ def validate_network(
         )
     if H.number_of_nodes() and warn_components:
         parts = list(nx.weakly_connected_components(H))
+        _COMPONENTS[H] = parts
         if len(parts) > 1 and not _same_components(parts, previous):
             sizes = sorted(map(len, parts), reverse=True)
             shown = ", ".join(map(str, sizes[:8])) + (" ..." if len(sizes) > 8 else "")
@@ -252,11 +254,21 @@ def validate_network(
     return H
 
 
+#: Weakly connected components of each graph `validate_network` returned, so
+#: that the next `Twin.with_layer("network", ...)` compares against them
+#: without recomputing (the twin's graphs are read-only).
+_COMPONENTS: weakref.WeakKeyDictionary[nx.MultiDiGraph, list[set[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _same_components(parts: list[set[Any]], previous: nx.MultiDiGraph | None) -> bool:
     """Whether ``previous`` has exactly the weakly connected components ``parts``."""
     if previous is None or previous.number_of_nodes() != sum(map(len, parts)):
         return False
-    known = list(nx.weakly_connected_components(previous))
+    known = _COMPONENTS.get(previous)
+    if known is None:
+        known = list(nx.weakly_connected_components(previous))
     if len(known) != len(parts):
         return False
     label = {n: i for i, part in enumerate(known) for n in part}
