@@ -21,7 +21,6 @@ from cim._validate import validate_layer
 from cim.crs import (
     check_distortion,
     check_metric_crs,
-    coords_look_geographic,
     resolve_crs,
     utm_crs_for,
 )
@@ -271,7 +270,7 @@ class Twin:
         InputFileError
             If a layer file cannot be read.
         """
-        from cim.io.files import read_layer_file
+        from cim.io.files import input_layer
 
         raw = {
             "buildings": buildings,
@@ -281,38 +280,11 @@ class Twin:
             "site": site,
             "surfaces": surfaces,
         }
-        frames: dict[str, gpd.GeoDataFrame] = {}
-        for lname, data in raw.items():
-            if data is None:
-                continue
-            if isinstance(data, (str, os.PathLike)):
-                data = read_layer_file(data, layer=lname)
-            if not isinstance(data, gpd.GeoDataFrame):
-                msg = (
-                    f"layer {lname!r} must be a GeoDataFrame or a file path, got "
-                    f"{type(data).__name__}"
-                )
-                raise LayerSchemaError(msg, layer=lname)
-            if data.crs is None:
-                msg = (
-                    f"layer {lname!r} has no CRS; declare it, e.g. "
-                    "gdf.set_crs('EPSG:4326') for longitude/latitude"
-                )
-                raise CRSError(msg)
-            frames[lname] = data
-        for lname, frame in frames.items():
-            fcrs = resolve_crs(frame.crs)
-            if (
-                not fcrs.is_geographic
-                and len(frame)
-                and coords_look_geographic(tuple(frame.total_bounds), fcrs)
-            ):
-                msg = (
-                    f"layer {lname!r} declares {fcrs.to_string()} (metres) but its "
-                    "coordinates look like longitude/latitude degrees; declare the "
-                    "real CRS with gdf.set_crs('EPSG:4326', allow_override=True)"
-                )
-                raise CRSError(msg)
+        frames = {
+            lname: input_layer(data, layer=lname)
+            for lname, data in raw.items()
+            if data is not None
+        }
         sources = (metadata or {}).get("sources") or []
         source = ", ".join(
             str(src["name"])

@@ -1177,7 +1177,7 @@ def test_given_site_wins_over_bounds_and_is_warned_where_beyond(
             "look like longitude/latitude",
         ),
         ("nope.gpkg", InputFileError, "nope.gpkg"),
-        (shapely.box(0, 0, 0.01, 0.01), TypeError, "GeoDataFrame, GeoSeries"),
+        (shapely.box(0, 0, 0.01, 0.01), LayerSchemaError, "GeoDataFrame, a GeoSeries"),
     ],
     ids=["far", "point", "empty", "no-crs", "degrees-as-metres", "missing", "type"],
 )

@@ -776,7 +776,7 @@ def test_from_layers_refuses_layers_without_crs(layers: dict[str, Any]) -> None:
 def test_from_layers_refuses_non_frames() -> None:
     with pytest.raises(
         LayerSchemaError,
-        match=r"layer 'site' must be a GeoDataFrame "
+        match=r"layer 'site' must be a GeoDataFrame, a GeoSeries "
         r"or a file path, got list",
     ):
         Twin.from_layers(site=[Point(0, 0)])

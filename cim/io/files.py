@@ -8,13 +8,15 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
 
-from cim.errors import InputFileError
+from cim.crs import coords_look_geographic, resolve_crs
+from cim.errors import CRSError, InputFileError, LayerSchemaError
 
-__all__ = ["atomic_path", "check_input_file", "read_layer_file"]
+__all__ = ["atomic_path", "check_input_file", "input_layer", "read_layer_file"]
 
 
 def check_input_file(path: str | os.PathLike[str], *, what: str = "file") -> Path:
@@ -47,6 +49,70 @@ def check_input_file(path: str | os.PathLike[str], *, what: str = "file") -> Pat
         msg = f"{p}: the file is empty (0 bytes); re-export or re-download the {what}"
         raise InputFileError(msg)
     return p
+
+
+def input_layer(data: Any, *, layer: str, what: str | None = None) -> gpd.GeoDataFrame:
+    """A layer given by a caller: a GeoDataFrame, a GeoSeries or a vector file.
+
+    The checks every entry point makes before reprojecting: a file is read
+    with :func:`read_layer_file`, the CRS must be declared, and a CRS in
+    metres must not hold longitude/latitude numbers.
+
+    Parameters
+    ----------
+    data
+        GeoDataFrame, GeoSeries or path of any file GDAL reads.
+    layer
+        The layer it becomes (for the error's ``layer``).
+    what
+        How to name it in messages; default ``"layer '<layer>'"`` (or the
+        file, for a path).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The data, not reprojected; a GeoSeries becomes a GeoDataFrame.
+
+    Raises
+    ------
+    LayerSchemaError
+        If ``data`` is of another type.
+    CRSError
+        If no CRS is declared, or metres are declared for degrees.
+    InputFileError
+        If the file is missing, empty or unreadable.
+    """
+    if isinstance(data, (str, os.PathLike)):
+        what = what or f"layer {layer!r} (file {os.fspath(data)})"
+        data = read_layer_file(data, layer=layer)
+    what = what or f"layer {layer!r}"
+    if isinstance(data, gpd.GeoSeries):
+        data = gpd.GeoDataFrame(geometry=data)
+    if not isinstance(data, gpd.GeoDataFrame):
+        msg = (
+            f"{what} must be a GeoDataFrame, a GeoSeries or a file path, got "
+            f"{type(data).__name__}"
+        )
+        raise LayerSchemaError(msg, layer=layer)
+    if data.crs is None:
+        msg = (
+            f"{what} has no CRS; declare it, e.g. gdf.set_crs('EPSG:4326') for "
+            "longitude/latitude (for a shapefile, a .prj beside it)"
+        )
+        raise CRSError(msg)
+    crs = resolve_crs(data.crs)
+    if (
+        not crs.is_geographic
+        and len(data)
+        and coords_look_geographic(tuple(data.total_bounds), crs)
+    ):
+        msg = (
+            f"{what} declares {crs.to_string()} (metres) but its coordinates "
+            "look like longitude/latitude degrees; declare the real CRS with "
+            "gdf.set_crs('EPSG:4326', allow_override=True)"
+        )
+        raise CRSError(msg)
+    return data
 
 
 def read_layer_file(

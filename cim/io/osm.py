@@ -42,15 +42,13 @@ from pyproj import Geod
 
 from cim._assets import asset_path
 from cim._compat import import_optional_dependency
-from cim.crs import coords_look_geographic, resolve_crs
 from cim.errors import (
     CIMWarning,
-    CRSError,
     InputFileError,
     LayerSchemaError,
     RepairWarning,
 )
-from cim.io.files import read_layer_file
+from cim.io.files import input_layer
 from cim.layers import facility_categories
 
 if TYPE_CHECKING:
@@ -1091,25 +1089,12 @@ def _given_site(site: Any, name: str) -> tuple[gpd.GeoDataFrame, str]:
     Returns the site layer (``site_id``, ``name``, the given columns) and how
     to name it in messages.
     """
-    if isinstance(site, (str, os.PathLike)):
-        where = f"site file {os.fspath(site)}"
-        frame = read_layer_file(site, layer="site")
-    elif isinstance(site, gpd.GeoDataFrame):
-        where, frame = "the given site", site
-    elif isinstance(site, gpd.GeoSeries):
-        where, frame = "the given site", gpd.GeoDataFrame(geometry=site)
-    else:
-        msg = (
-            "site must be a GeoDataFrame, GeoSeries or polygon layer file, got "
-            f"{type(site).__name__}"
-        )
-        raise TypeError(msg)
-    if frame.crs is None:
-        msg = (
-            f"{where} has no CRS; declare it (a .prj next to a shapefile, or "
-            "gdf.set_crs(...))"
-        )
-        raise CRSError(msg)
+    where = (
+        f"site file {os.fspath(site)}"
+        if isinstance(site, (str, os.PathLike))
+        else "the given site"
+    )
+    frame = input_layer(site, layer="site", what=where)
     if not len(frame):
         msg = f"{where} has no features; give the study area as polygons"
         raise LayerSchemaError(msg, layer="site")
@@ -1126,13 +1111,6 @@ def _given_site(site: Any, name: str) -> tuple[gpd.GeoDataFrame, str]:
             f"{', '.join(types)}, not polygons; give the study area as polygons"
         )
         raise LayerSchemaError(msg, layer="site", feature_id=rows.tolist())
-    crs = resolve_crs(frame.crs)
-    if not crs.is_geographic and coords_look_geographic(tuple(frame.total_bounds), crs):
-        msg = (
-            f"{where} declares {crs.to_string()} (metres) but its coordinates "
-            "look like longitude/latitude degrees; declare the real CRS"
-        )
-        raise CRSError(msg)
     frame = frame.to_crs(_CRS)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
