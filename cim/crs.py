@@ -179,12 +179,24 @@ def coords_look_geographic(bounds: tuple[float, float, float, float], crs: CRS) 
         return False
     to_geo = Transformer.from_crs(crs, crs.geodetic_crs or 4326, always_xy=True)
     lon, lat = to_geo.transform((minx + maxx) / 2, (miny + maxy) / 2)
-    margin = 1.0
-    inside = (
-        aou.west - margin <= lon <= aou.east + margin
-        and aou.south - margin <= lat <= aou.north + margin
-    )
-    return not inside
+    return not _in_area_of_use(crs, lon, lat, margin=1.0)
+
+
+def _in_area_of_use(crs: CRS, lon: float, lat: float, *, margin: float = 0.0) -> bool:
+    """Whether ``(lon, lat)`` lies in the area of use of ``crs`` (+ ``margin`` deg).
+
+    True where the CRS declares no area. An area crossing the antimeridian
+    has ``west > east``.
+    """
+    aou = crs.area_of_use
+    if aou is None:
+        return True
+    if not aou.south - margin <= lat <= aou.north + margin:
+        return False
+    west, east = aou.west - margin, aou.east + margin
+    if aou.west > aou.east:
+        return bool(lon >= west or lon <= east)
+    return bool(west <= lon <= east)
 
 
 def _gauss_kruger_3deg_for(lon: float, lat: float) -> CRS | None:
@@ -196,12 +208,9 @@ def _gauss_kruger_3deg_for(lon: float, lat: float) -> CRS | None:
     if not 75 <= cm <= 135:
         return None
     crs: CRS = CRS.from_epsg(4534 + (cm - 75) // 3)
-    aou = crs.area_of_use
-    if aou is None or not (
-        aou.west <= lon <= aou.east and aou.south <= lat <= aou.north
-    ):
-        return None
-    return crs
+    return (
+        crs if crs.area_of_use is not None and _in_area_of_use(crs, lon, lat) else None
+    )
 
 
 def _areal_factors(
@@ -344,13 +353,7 @@ def check_distortion(
         raise CRSError(msg)
     aou = crs.area_of_use
     if warn and aou is not None:
-        inside = aou.west <= c_lon <= aou.east and aou.south <= c_lat <= aou.north
-        # An area of use crossing the antimeridian has west > east.
-        if aou.west > aou.east:
-            inside = (c_lon >= aou.west or c_lon <= aou.east) and (
-                aou.south <= c_lat <= aou.north
-            )
-        if not inside:
+        if not _in_area_of_use(crs, c_lon, c_lat):
             phrase, epsg = _fix(c_lon, c_lat)
             msg = (
                 f"layer {layer!r}: the data ({_lonlat(c_lon, c_lat)}) lie outside "
