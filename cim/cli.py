@@ -278,12 +278,8 @@ def _key_values(items: Sequence[str]) -> dict[str, str]:
 
 def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
-    from cim.sunlight import (
-        parse_day,
-        sunlight_check,
-        sunlight_impact,
-        write_sunlight,
-    )
+    from cim.io.results import write_sunlight_gpkg
+    from cim.sunlight import parse_day, sunlight_check, sunlight_impact
 
     day = None if args.day is None else parse_day(args.day)
     params = _key_values(args.param)
@@ -314,7 +310,7 @@ def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
                     assert base is not None
                     impact = sunlight_impact(base, twin, args.rules, **options)
         with progress.step(f"writing {args.out}"):
-            write_sunlight(args.out, check, impact)
+            write_sunlight_gpkg(args.out, check=check, impact=impact)
         if args.png or args.map:
             from cim.viz.sunlight import render_sunlight, save_sunlight_map
 
@@ -378,9 +374,7 @@ def _node_id(text: str) -> Any:
 
 def _circles_map(twin: Any, result: Any, path: Path) -> None:
     """Buildings coloured by the categories reached within the first circle."""
-    from matplotlib.figure import Figure
-
-    from cim.viz.maps import plot_layers
+    from cim.viz.maps import save_map
 
     first = f"{result.minutes[0]:g}min"
     present = [c for c, n in result.coverage["facilities"].items() if n > 0]
@@ -390,19 +384,17 @@ def _circles_map(twin: Any, result: Any, path: Path) -> None:
     shown = twin.with_layer(
         "buildings", twin.buildings.assign(**{column: reached}), estimate=False
     )
-    figure = Figure(figsize=(10.0, 8.0), dpi=150.0, layout="constrained")
-    ax = figure.add_subplot()
-    plot_layers(
+    # save_map writes through cim.viz.save_figure: atomically, with Chinese
+    # names in a CJK font (one FontWarning, not one per character, without).
+    save_map(
         shown,
+        path,
+        figsize=(10.0, 8.0),
+        dpi=150.0,
         column=column,
-        ax=ax,
         title=f"{twin.name}: facility categories within {result.minutes[0]:g} min "
         f"({result.mode}{', ' + result.time if result.time else ''})",
     )
-    from cim.io.files import atomic_path
-
-    with atomic_path(path, suffix=path.suffix or ".png") as tmp:
-        figure.savefig(tmp, format=path.suffix.lstrip(".") or "png")
 
 
 def _cmd_circles(args: argparse.Namespace, progress: _Progress) -> int:

@@ -181,6 +181,11 @@ _log = logging.getLogger(__name__)
 SUNLIGHT_INDICATOR: Final = "sunlight_hours"
 #: Days a sunlight rule may be evaluated on.
 DAYS: Final = ("great_cold", "winter_solstice")
+#: The days of `DAYS` in words, for reports, bases and pictures.
+_DAY_NAMES: Final = {
+    "great_cold": "Great Cold day",
+    "winter_solstice": "Winter Solstice",
+}
 _DEFAULT_WINDOW: Final = {
     "great_cold": GREAT_COLD_WINDOW_H,
     "winter_solstice": WINTER_SOLSTICE_WINDOW_H,
@@ -1154,7 +1159,7 @@ class SunlightCheck:
         pathlib.Path
             The written file.
         """
-        return write_sunlight(path, self)
+        return write_sunlight_gpkg(path, check=self)
 
     def layers(self) -> dict[str, pd.DataFrame]:
         """The tables of the check, by GeoPackage layer name.
@@ -1178,12 +1183,16 @@ def write_sunlight(
 ) -> Path:
     """Write a sunlight check and/or impact to one GeoPackage, atomically.
 
+    .. deprecated:: 0.1.0
+        Use `cim.io.results.write_sunlight_gpkg` (``check`` and ``impact``
+        by keyword), or `SunlightCheck.save` and `SunlightImpact.save`.
+        This alias calls it and is kept for existing code.
+
     The layers are those of `SunlightCheck.layers` (``points``,
     ``buildings``, ``rules``, ``run``) and `SunlightImpact.layers`
     (``impact_points``, ``lost``, ``lost_segments``, ``impact_buildings``,
     ``impact_rules``, ``blockers``). The file is written next to ``path``
-    under a temporary name and moved over it when complete, by
-    `cim.io.results.write_sunlight_gpkg`.
+    under a temporary name and moved over it when complete.
 
     Parameters
     ----------
@@ -1204,7 +1213,7 @@ def write_sunlight(
     ValueError
         If neither is given.
     """
-    return write_sunlight_gpkg(path, check, impact)
+    return write_sunlight_gpkg(path, check=check, impact=impact)
 
 
 def _default_year(year: int | None) -> int:
@@ -1514,7 +1523,7 @@ def _basis(result: SunlightCheck, sp: SunlightParams) -> pd.Series:
         return pd.Series([], dtype=object)
     r = result.rules.iloc[0]
     when = (
-        f"{str(r['day']).replace('_', ' ')} {r['date']}, "
+        f"{_day_name(str(r['day']))} {r['date']}, "
         f"{_clock(float(r['window_start_h']))}-{_clock(float(r['window_end_h']))} "
         "true solar time"
     )
@@ -1539,8 +1548,13 @@ def _basis(result: SunlightCheck, sp: SunlightParams) -> pd.Series:
     return pd.Series(text, index=worst["building_id"].to_numpy(), dtype=object)
 
 
+def _day_name(day: str) -> str:
+    """``"great_cold"`` as ``"Great Cold day"`` (see `_DAY_NAMES`)."""
+    return _DAY_NAMES.get(day, day.replace("_", " "))
+
+
 def _clock(hours: float) -> str:
-    """``9.5`` -> ``"9:30"``."""
+    """``9.5`` as ``"9:30"``."""
     minutes = round(hours * 60)
     return f"{minutes // 60}:{minutes % 60:02d}"
 
@@ -1614,7 +1628,7 @@ class SunlightImpact:
         -------
         pathlib.Path
         """
-        return write_sunlight(path, impact=self)
+        return write_sunlight_gpkg(path, impact=self)
 
     def layers(self) -> dict[str, pd.DataFrame]:
         """The tables of the impact, by GeoPackage layer name.

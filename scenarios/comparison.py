@@ -260,10 +260,17 @@ class Comparison:
             ax.scatter(xy[:, 0], xy[:, 1], marker="x", color="black", s=40, zorder=8)
 
     def map_png(self, *, dpi: float = 110.0, **kwargs: Any) -> bytes:
-        """:meth:`map_figure` as PNG bytes."""
+        """:meth:`map_figure` as PNG bytes.
+
+        Drawn by :func:`cim.viz.save_figure`: plan names and labels with
+        Chinese characters fall back on a CJK font, and without one a single
+        :class:`cim.errors.FontWarning` says so.
+        """
+        from cim.viz import save_figure
+
         fig = self.map_figure(**kwargs)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
+        save_figure(fig, buf, format="png", dpi=dpi)
         return buf.getvalue()
 
     def to_html(self, path: Any = None, *, title: str | None = None) -> str:

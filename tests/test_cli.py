@@ -374,3 +374,42 @@ def test_export_glb(tmp_path, sample_gpkg):
     assert res.returncode == 0, res.stderr
     scene = trimesh.load(out)
     assert len(scene.geometry) == len(cim.read(sample_gpkg).buildings)
+
+
+def test_circles_map_of_a_chinese_twin_warns_once_without_a_cjk_font(
+    tmp_path, monkeypatch, capsys
+):
+    # Without a CJK font the map of `cim circles` gives one FontWarning, not
+    # one matplotlib warning per character of the twin's name in the title.
+    import cim.cli
+    from cim.errors import FontWarning
+    from cim.viz import _fonts
+
+    sample = cim.datasets.load("beijing_haidian_cau")
+    layers = ("buildings", "parcels", "greens", "facilities", "site", "surfaces")
+    zh = cim.Twin(
+        crs=sample.crs,
+        name="海淀试点",
+        network=sample.network,
+        estimate=False,
+        warn_components=False,
+        **{layer: sample[layer] for layer in layers},
+    )
+    site = zh.save(tmp_path / "zh.gpkg")
+    monkeypatch.setattr(_fonts, "cjk_font", lambda: None)
+    monkeypatch.setattr(_fonts, "_said", set())
+    shown: list = []
+
+    def record(caught, quiet):
+        shown.extend(caught)
+
+    monkeypatch.setattr(cim.cli, "_show_warnings", record)
+    out = tmp_path / "circles.gpkg"
+    args = ["circles", str(site), "--minutes", "5", "--no-isochrones"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "circles.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    font = [w for w in shown if issubclass(w.category, FontWarning)]
+    assert len(font) == 1
+    assert "海淀试点" in str(font[0].message)
+    assert [str(w.message) for w in shown if w not in font] == []

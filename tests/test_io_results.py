@@ -125,7 +125,7 @@ def _fail_on_second_layer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_sunlight_layers_and_columns(
     check: SunlightCheck, impact: SunlightImpact, tmp_path: Path
 ) -> None:
-    out = write_sunlight_gpkg(tmp_path / "sun.gpkg", check, impact)
+    out = write_sunlight_gpkg(tmp_path / "sun.gpkg", check=check, impact=impact)
     assert out == tmp_path / "sun.gpkg"
     layers = _layers(out)
     assert set(layers) == {*SUN_LAYERS, *IMPACT_LAYERS}
@@ -151,18 +151,25 @@ def test_sunlight_public_names_call_the_writer(
     calls: list[tuple[Any, ...]] = []
     real = cim.io.results.write_sunlight_gpkg
 
-    def spy(*args: Any) -> Path:
-        calls.append(args)
-        return real(*args)
+    def spy(path: Path, *, check: Any = None, impact: Any = None) -> Path:
+        calls.append((check, impact))
+        return real(path, check=check, impact=impact)
 
     monkeypatch.setattr(cim.sunlight, "write_sunlight_gpkg", spy)
     assert check.save(tmp_path / "a.gpkg") == tmp_path / "a.gpkg"
     assert impact.save(tmp_path / "b.gpkg") == tmp_path / "b.gpkg"
+    # The deprecated alias keeps its positional signature.
     assert write_sunlight(tmp_path / "c.gpkg", check, impact) == tmp_path / "c.gpkg"
-    assert [c[1:] for c in calls] == [(check, None), (None, impact), (check, impact)]
+    assert calls == [(check, None), (None, impact), (check, impact)]
     assert set(_layers(tmp_path / "a.gpkg")) == set(SUN_LAYERS)
     assert set(_layers(tmp_path / "b.gpkg")) == set(IMPACT_LAYERS)
     assert set(_layers(tmp_path / "c.gpkg")) == {*SUN_LAYERS, *IMPACT_LAYERS}
+
+
+def test_sunlight_data_is_keyword_only(check: SunlightCheck, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="positional"):
+        write_sunlight_gpkg(tmp_path / "sun.gpkg", check)
+    assert not list(tmp_path.iterdir())
 
 
 def test_sunlight_needs_something_to_write(tmp_path: Path) -> None:
@@ -224,5 +231,5 @@ def test_circles_failed_write_keeps_the_old_file(
 def test_the_writers_create_missing_folders(
     check: SunlightCheck, circles: TravelCircles, tmp_path: Path
 ) -> None:
-    assert write_sunlight_gpkg(tmp_path / "a" / "sun.gpkg", check).exists()
+    assert write_sunlight_gpkg(tmp_path / "a" / "sun.gpkg", check=check).exists()
     assert write_circles_gpkg(circles, tmp_path / "b" / "circles.gpkg").exists()

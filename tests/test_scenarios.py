@@ -996,3 +996,28 @@ def test_set_parking_counts_are_nullable_integers(twin):
     assert str(b["parking_spaces"].dtype) == "Int64"
     assert b["parking_spaces"].tolist()[:2] == [12, 10]
     assert b["parking_spaces"].isna().tolist() == [False, False, True, True]
+
+
+def test_comparison_figure_of_chinese_plans_warns_once_without_a_cjk_font(
+    twin, monkeypatch
+):
+    # Without a CJK font the plans side by side give one FontWarning, not one
+    # matplotlib warning per character of the plans' names.
+    import warnings
+
+    pytest.importorskip("matplotlib")
+    from cim.errors import FontWarning
+    from cim.viz import _fonts
+
+    plan = Scenario("加建方案").add_floors(["b3"], 1)
+    cmp = compare(twin, plan, indicators=["takeoff"])
+    monkeypatch.setattr(_fonts, "cjk_font", lambda: None)
+    monkeypatch.setattr(_fonts, "_said", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = cmp.map_png(dpi=30)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    font = [w for w in caught if issubclass(w.category, FontWarning)]
+    assert len(font) == 1
+    assert "加建方案" in str(font[0].message)
+    assert [str(w.message) for w in caught if w not in font] == []

@@ -186,3 +186,44 @@ def test_is_osm():
     assert _is_osm([{"attribution": "© OpenStreetMap 贡献者"}])
     assert not _is_osm([{"name": "survey", "licence": "internal"}])
     assert not _is_osm([])
+
+
+# -- save_figure -----------------------------------------------------------------
+
+
+def test_save_figure_writes_atomically_and_to_a_buffer(tmp_path):
+    import io
+
+    from matplotlib.figure import Figure
+
+    from cim.viz import save_figure
+
+    figure = Figure(figsize=(2, 1))
+    figure.add_subplot().set_title("height_m [m]")
+    # No suffix: PNG, written under a temporary name and moved over the target.
+    out = tmp_path / "figure"
+    out.write_bytes(b"old")
+    assert save_figure(figure, out, dpi=40) == out
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["figure"]
+    assert save_figure(figure, tmp_path / "figure.svg").read_bytes()[:5] == b"<?xml"
+    buffer = io.BytesIO()
+    assert save_figure(figure, buffer, format="pdf") is None
+    assert buffer.getvalue()[:5] == b"%PDF-"
+
+
+def test_save_figure_gives_late_chinese_texts_the_cjk_font(tmp_path):
+    # Texts added after the plotting functions ran (a suptitle, a legend)
+    # fall back on the CJK font too: save_figure fits the whole figure.
+    from matplotlib.figure import Figure
+
+    from cim.viz import _fonts, save_figure
+
+    font = _fonts.cjk_font()
+    if font is None:
+        pytest.skip("no CJK font: apt install fonts-wqy-microhei")
+    figure = Figure(figsize=(2, 1))
+    figure.add_subplot()
+    title = figure.suptitle("总图 site plan")
+    save_figure(figure, tmp_path / "zh.png", dpi=40)
+    assert title.get_fontfamily()[-1] == font.family

@@ -35,6 +35,7 @@ _TMP_SUFFIX = ".tmp.gpkg"
 
 def write_sunlight_gpkg(
     path: str | os.PathLike[str],
+    *,
     check: SunlightCheck | None = None,
     impact: SunlightImpact | None = None,
 ) -> Path:
@@ -47,6 +48,10 @@ def write_sunlight_gpkg(
     tables. Point layers are ``Point Z`` where the points have heights; other
     geometry layers keep their Polygons and MultiPolygons as they are, in a
     generic geometry column.
+
+    Unlike the other writers, which take their data first, this one takes
+    the path first and the check and the impact by keyword: either may be
+    left out.
 
     Parameters
     ----------
@@ -80,7 +85,7 @@ def write_sunlight_gpkg(
     ...             verified=False, params={"step_min": 15, "spacing_m": 10})
     >>> check = sunlight_check(twin, rule, year=2026)
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     out = write_sunlight_gpkg(pathlib.Path(tmp) / "sun.gpkg", check)
+    ...     out = write_sunlight_gpkg(pathlib.Path(tmp) / "sun.gpkg", check=check)
     ...     [name for name, _ in pyogrio.list_layers(out)]
     ['points', 'buildings', 'rules', 'run']
     """

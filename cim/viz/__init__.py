@@ -1,8 +1,9 @@
 """Pictures of the twin: 3D renderings (pyvista) and 2D maps (matplotlib).
 
-Importing `cim.viz` is light: `render`, `plot_layers` and `save_map` are
-loaded on first use (module ``__getattr__``), and pyvista and matplotlib only
-when they are called.
+Importing `cim.viz` is light: `render`, `plot_layers`, `save_map` and the
+rest are loaded on first use (module ``__getattr__``), and pyvista and
+matplotlib only when they are called. `save_figure` writes any matplotlib
+figure as the maps are written: atomically, with Chinese text in a CJK font.
 
 Examples
 --------
@@ -18,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cim.viz._figure import save_figure
     from cim.viz.maps import plot_layers, save_map
     from cim.viz.render3d import render
     from cim.viz.sunlight import plot_sunlight, render_sunlight, save_sunlight_map
@@ -27,6 +29,7 @@ __all__ = [
     "plot_sunlight",
     "render",
     "render_sunlight",
+    "save_figure",
     "save_map",
     "save_sunlight_map",
 ]
@@ -38,6 +41,7 @@ _WHERE = {
     "render_sunlight": "cim.viz.sunlight",
     "plot_sunlight": "cim.viz.sunlight",
     "save_sunlight_map": "cim.viz.sunlight",
+    "save_figure": "cim.viz._figure",
 }
 
 

@@ -25,7 +25,8 @@ finds an installed CJK font, once per process:
 
 Without a CJK font, the first text that needs one brings a `FontWarning`
 (once per process) naming the text and the fix, and `quiet_missing_glyphs`
-drops matplotlib's per-character warnings while our save functions draw.
+drops matplotlib's per-character warnings while `cim.viz.save_figure`, which
+writes every matplotlib picture of the project, draws.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from cim.io.files import atomic_path
 from cim.meshes import NAN_COLOR, _category_colors, _column_label, _column_values
-from cim.viz._fonts import fit_figure_fonts, quiet_missing_glyphs
+from cim.viz._figure import save_figure
+from cim.viz._fonts import fit_figure_fonts
 from cim.viz._furniture import add_scale_bar, bare_axes
 
 if TYPE_CHECKING:
@@ -383,10 +383,6 @@ def save_map(
     # A bare Figure prints through the Agg canvas: no pyplot, no display.
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_layers(twin, ax=figure.add_subplot(), **kwargs)
-    with (
-        quiet_missing_glyphs(),
-        atomic_path(target, suffix=target.suffix or ".png") as tmp,
-    ):
-        figure.savefig(tmp, format=target.suffix.lstrip(".") or "png")
+    save_figure(figure, target)
     _log.info("saved map of %s to %s", twin.name, target)
     return target

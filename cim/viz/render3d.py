@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from cim.twin import Twin
 
-__all__ = ["CAMERAS", "render", "save_screenshot"]
+__all__ = ["CAMERAS", "render"]
 
 _log = logging.getLogger(__name__)
 

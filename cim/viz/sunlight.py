@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from cim.io.files import atomic_path
 from cim.meshes import Lod, twin_meshes
-from cim.sunlight import SunlightCheck, SunlightImpact
-from cim.viz._fonts import fit_figure_fonts, quiet_missing_glyphs
+from cim.sunlight import SunlightCheck, SunlightImpact, _clock, _day_name
+from cim.viz._figure import save_figure
+from cim.viz._fonts import fit_figure_fonts
 from cim.viz._furniture import add_scale_bar, bare_axes
 from cim.viz._scene import (
     add_title,
@@ -82,14 +82,6 @@ _BAND_H: Final = 0.5  # wanted width of a colour band [h]
 #: its two ends, without the pale middle that would hide near misses.
 _BELOW: Final = (0.0, 0.25)
 _ABOVE: Final = (0.75, 1.0)
-#: English names of the days of `cim.sunlight.parse_day`.
-_DAYS: Final = {"great_cold": "Great Cold day", "winter_solstice": "Winter Solstice"}
-
-
-def _clock(hours: float) -> str:
-    """``9.5`` as ``"9:30"``."""
-    minutes = round(hours * 60)
-    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +101,7 @@ class _Shown:
 
     def when(self) -> str:
         """The rule's test in words: hours, time window, day and date."""
-        day = _DAYS.get(self.day, self.day.replace("_", " "))
+        day = _day_name(self.day)
         window = ""
         if self.window_h is not None:
             start, end = (_clock(h) for h in self.window_h)
@@ -753,13 +745,7 @@ def save_sunlight_map(
     target = Path(path)
     figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")
     plot_sunlight(twin, result, ax=figure.add_subplot(), **kwargs)
-    with (
-        quiet_missing_glyphs(),
-        atomic_path(target, suffix=target.suffix or ".png") as tmp,
-    ):
-        # "tight" keeps the key, drawn beside the axes, in the picture.
-        figure.savefig(
-            tmp, format=target.suffix.lstrip(".") or "png", bbox_inches="tight"
-        )
+    # "tight" keeps the key, drawn beside the axes, in the picture.
+    save_figure(figure, target, bbox_inches="tight")
     _log.info("saved sunlight map of %s to %s", twin.name, target)
     return target
