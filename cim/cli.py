@@ -279,7 +279,7 @@ def _key_values(items: Sequence[str]) -> dict[str, str]:
 def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
     from cim.io.gpkg import read_gpkg
     from cim.io.results import write_sunlight_gpkg
-    from cim.sunlight import parse_day, sunlight_check, sunlight_impact
+    from cim.sunlight import day_name, parse_day, sunlight_check, sunlight_impact
 
     day = None if args.day is None else parse_day(args.day)
     params = _key_values(args.param)
@@ -326,12 +326,8 @@ def _cmd_sunlight(args: argparse.Namespace, progress: _Progress) -> int:
         f"{loc.north_angle_deg:+.2f} deg from grid north), year {check.year}"
     )
     for row in check.rules.itertuples():
-        day_name = {
-            "great_cold": "Great Cold day",
-            "winter_solstice": "Winter Solstice",
-        }
         print(
-            f"rule        {row.rule_id} ({row.rulebook}): {day_name[row.day]} "
+            f"rule        {row.rule_id} ({row.rulebook}): {day_name(str(row.day))} "
             f"{row.date}, {row.window_start_h:g}-{row.window_end_h:g} h true solar "
             f"time, >= {row.threshold_h:g} h"
         )

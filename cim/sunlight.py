@@ -165,6 +165,8 @@ __all__ = [
     "SunlightError",
     "SunlightImpact",
     "SunlightParams",
+    "clock",
+    "day_name",
     "parse_day",
     "sample_points",
     "site_location",
@@ -1523,8 +1525,8 @@ def _basis(result: SunlightCheck, sp: SunlightParams) -> pd.Series:
         return pd.Series([], dtype=object)
     r = result.rules.iloc[0]
     when = (
-        f"{_day_name(str(r['day']))} {r['date']}, "
-        f"{_clock(float(r['window_start_h']))}-{_clock(float(r['window_end_h']))} "
+        f"{day_name(str(r['day']))} {r['date']}, "
+        f"{clock(float(r['window_start_h']))}-{clock(float(r['window_end_h']))} "
         "true solar time"
     )
     n = main.groupby("building_id", sort=False).size()
@@ -1548,13 +1550,33 @@ def _basis(result: SunlightCheck, sp: SunlightParams) -> pd.Series:
     return pd.Series(text, index=worst["building_id"].to_numpy(), dtype=object)
 
 
-def _day_name(day: str) -> str:
-    """``"great_cold"`` as ``"Great Cold day"`` (see `_DAY_NAMES`)."""
+def day_name(day: str) -> str:
+    """A rule's day for people: ``"great_cold"`` as ``"Great Cold day"``.
+
+    Parameters
+    ----------
+    day
+        ``"great_cold"``, ``"winter_solstice"`` (other keys are spelled out).
+
+    Returns
+    -------
+    str
+    """
     return _DAY_NAMES.get(day, day.replace("_", " "))
 
 
-def _clock(hours: float) -> str:
-    """``9.5`` as ``"9:30"``."""
+def clock(hours: float) -> str:
+    """Hours of a day as a clock time: ``9.5`` as ``"9:30"``.
+
+    Parameters
+    ----------
+    hours
+        Hours after midnight.
+
+    Returns
+    -------
+    str
+    """
     minutes = round(hours * 60)
     return f"{minutes // 60}:{minutes % 60:02d}"
 

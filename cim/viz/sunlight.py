@@ -31,7 +31,7 @@ import numpy.typing as npt
 import shapely
 
 from cim.meshes import Lod, twin_meshes
-from cim.sunlight import SunlightCheck, SunlightImpact, _clock, _day_name
+from cim.sunlight import SunlightCheck, SunlightImpact, clock, day_name
 from cim.viz._figure import save_figure
 from cim.viz._fonts import fit_figure_fonts
 from cim.viz._furniture import add_scale_bar, bare_axes
@@ -101,10 +101,10 @@ class _Shown:
 
     def when(self) -> str:
         """The rule's test in words: hours, time window, day and date."""
-        day = _day_name(self.day)
+        day = day_name(self.day)
         window = ""
         if self.window_h is not None:
-            start, end = (_clock(h) for h in self.window_h)
+            start, end = (clock(h) for h in self.window_h)
             window = f" between {start} and {end} true solar time"
         when = " ".join(w for w in (day, self.date) if w)
         return f"≥ {self.threshold_h:g} h of sun{window}, {when}"
