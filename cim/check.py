@@ -57,7 +57,12 @@ from cim._assets import asset_path
 from cim.errors import CIMError
 from cim.estimate import defaults
 from cim.indicators import Evaluation, get_indicator
-from cim.indicators.context import DERIVED_PARAMETERS, Context, holds_facility
+from cim.indicators.context import (
+    DERIVED_PARAMETERS,
+    Context,
+    _joined,
+    holds_facility,
+)
 from cim.indicators.registry import Indicator, pending_reason
 from cim.report import ROW_COLUMNS, ComplianceReport
 from cim.rules.rulebook import (
@@ -102,12 +107,19 @@ class Parameter:
     default
         Value when not given; ``None`` if it must be given when a rule
         needs it.
+    example
+        A value to show in hints; default the first of ``choices``.
+    cli_flag
+        The ``cim check`` option that gives it besides ``--param
+        NAME=VALUE`` (``"--climate-zone"``), if any.
     """
 
     name: str
     description: str
     choices: tuple[str, ...] | None = None
     default: str | float | None = None
+    example: str | None = None
+    cli_flag: str | None = None
 
 
 #: Planning parameters of the whole twin.
@@ -118,6 +130,8 @@ PARAMETERS: Mapping[str, Parameter] = {
             "climate_zone",
             "building climate zone of GB 50178 (建筑气候区划), I-VII; Hangzhou is III",
             ("I", "II", "III", "IV", "V", "VI", "VII"),
+            example="III",  # Hangzhou
+            cli_flag="--climate-zone",
         ),
         Parameter(
             "city_size",
@@ -284,14 +298,29 @@ def _bounds(op: str, value: Any) -> tuple[float, float]:
 
 
 def _missing_parameter_hint(name: str) -> str:
-    """Why a rule is not evaluated, and how to give ``name`` in Python or the CLI."""
-    p = PARAMETERS.get(name)
-    hint = f" (one of {', '.join(p.choices)})" if p and p.choices else ""
-    example = p.choices[0] if p and p.choices else "VALUE"
+    """Why a rule is not evaluated, and how to give ``name`` in Python or the CLI.
+
+    Parameters
+    ----------
+    name
+        A planning parameter of :data:`PARAMETERS`, or a key of a rulebook's
+        threshold tables.
+
+    Returns
+    -------
+    str
+        ``"needs planning parameter 'life_circle' (one of 5, 10, 15): pass
+        params={'life_circle': ...} or set it in twin.metadata['planning']
+        (command line: --param life_circle=5)"``; the command line names the
+        parameter's own option too, if it has one (:attr:`Parameter.cli_flag`).
+    """
+    # A key of the rulebook's own tables has no choices, example or option.
+    p = PARAMETERS.get(name) or Parameter(name, "a key of the rulebook's tables")
+    hint = f" (one of {', '.join(p.choices)})" if p.choices else ""
+    example = p.example or (p.choices[0] if p.choices else "VALUE")
     cli = f"--param {name}={example}"
-    if name == "climate_zone":
-        example = "III"  # Hangzhou
-        cli = f"--climate-zone {example} or --param {name}={example}"
+    if p.cli_flag:
+        cli = f"{p.cli_flag} {example} or {cli}"
     return (
         f"needs planning parameter {name!r}{hint}: pass params={{{name!r}: ...}} "
         f"or set it in twin.metadata['planning'] (command line: {cli})"
@@ -514,12 +543,6 @@ def _text(series: pd.Series | None, n: int) -> NDArray[np.object_]:
     return out
 
 
-def _join(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.object_]:
-    """Element-wise ``"a; b"``, leaving out empty parts."""
-    sep = np.where((a != "") & (b != ""), "; ", "")
-    return np.asarray(a + sep + b, dtype=object)
-
-
 def _rows(
     *,
     ids: pd.Index,
@@ -571,7 +594,7 @@ def _rows(
     evaluated = applies & known
     for chosen in limits.chosen:
         flag = applies & (chosen != "")
-        unverified = _join(
+        unverified = _joined(
             unverified, np.where(flag, "limit chosen by " + chosen, "").astype(object)
         )
     return pd.DataFrame(
@@ -714,7 +737,7 @@ def check(
                     by = np.where(
                         chosen != "", f"{indicator} target chosen by " + chosen, ""
                     )
-                    why = _join(why, by.astype(object))
+                    why = _joined(why, by)
                 unverified[better] = why[better]
         best = np.where(unknown & np.isnan(best), -np.inf, best)
         column = next(

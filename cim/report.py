@@ -487,14 +487,33 @@ def _limit_text(op: str, lo: float, hi: float) -> str:
     return "" if np.isnan(hi) else f"{op} {_fmt(hi)}"
 
 
+#: Columns of the HTML tables that hold numbers (right-aligned), by header.
+_NUMERIC_COLUMNS = frozenset(
+    {
+        "value",
+        "margin",
+        "share",
+        "elements",
+        "area m2",
+        "factor",
+        "counted m2",
+        "rows",
+        "fail",
+        "not evaluated",
+        "pass",
+        "not applicable",
+    }
+)
+
+
 def _table(
     header: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
     classes: Iterable[str] | None = None,
-    numeric: Sequence[bool] | None = None,
 ) -> str:
-    num = list(numeric) if numeric is not None else [False] * len(header)
+    """An HTML table; columns named in :data:`_NUMERIC_COLUMNS` are right-aligned."""
+    num = [h in _NUMERIC_COLUMNS for h in header]
     out = ["<table><thead><tr>"]
     out += [f"<th>{_E(str(h))}</th>" for h in header]
     out.append("</tr></thead><tbody>")
@@ -694,7 +713,6 @@ def _render_html(report: ComplianceReport) -> str:
                     for pid, r in psum.iterrows()
                 ),
                 classes=psum["status"].tolist(),
-                numeric=[False] * 5 + [True] * 4,
             )
         )
 
@@ -748,19 +766,6 @@ def _render_html(report: ComplianceReport) -> str:
                         for r in g.itertuples()
                     ),
                     classes=g["status"].tolist(),
-                    numeric=[
-                        False,
-                        False,
-                        True,
-                        False,
-                        False,
-                        False,
-                        True,
-                        False,
-                        False,
-                        False,
-                        False,
-                    ],
                 )
             )
 
@@ -823,18 +828,6 @@ def _render_html(report: ComplianceReport) -> str:
                         for r in g.itertuples()
                     ),
                     classes=["" if v else "unverified" for v in g["verified"]],
-                    numeric=[
-                        False,
-                        True,
-                        False,
-                        False,
-                        False,
-                        False,
-                        True,
-                        True,
-                        True,
-                        True,
-                    ],
                 )
             )
 
@@ -851,7 +844,6 @@ def _render_html(report: ComplianceReport) -> str:
             _table(
                 ["rule", "reason", "rows"],
                 agg.itertuples(index=False),
-                numeric=[False, False, True],
             )
         )
 
@@ -867,7 +859,6 @@ def _render_html(report: ComplianceReport) -> str:
             _table(
                 ["kind", "rule", "clause", "rulebook", "rows", "note"],
                 unv.itertuples(index=False),
-                numeric=[False, False, False, False, True, False],
             )
         )
     inputs = rows.loc[rows["unverified_inputs"] != "", "unverified_inputs"]
@@ -923,17 +914,4 @@ def _compact(sub: pd.DataFrame, ids: Sequence[str]) -> str:
             for r in sub.itertuples()
         ),
         classes=sub["status"].tolist(),
-        numeric=[
-            False,
-            False,
-            False,
-            True,
-            False,
-            False,
-            False,
-            True,
-            False,
-            False,
-            False,
-        ],
     )

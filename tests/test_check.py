@@ -1698,3 +1698,73 @@ def test_walk_rule_note_is_current():
         for r in load_rulebook(name).rules:
             if "until" in r.note and "registered" in r.note:
                 assert get_indicator(r.indicator).pending, r.id
+
+
+@pytest.mark.parametrize(
+    ("name", "choices", "cli"),
+    [
+        ("climate_zone", "I, II, III, IV, V, VI, VII", "--climate-zone III or "),
+        ("city_size", "large, small", ""),
+    ],
+)
+def test_missing_parameter_hint_comes_from_the_parameter_entry(name, choices, cli):
+    # Each entry of PARAMETERS gives its example and command-line option.
+    from cim.check import PARAMETERS, _missing_parameter_hint
+
+    p = PARAMETERS[name]
+    example = p.example or p.choices[0]
+    hint = _missing_parameter_hint(name)
+    assert f"needs planning parameter {name!r} (one of {choices})" in hint
+    assert hint.endswith(f"(command line: {cli}--param {name}={example})")
+
+
+def test_every_parameter_hint_is_a_valid_command_line():
+    # The example of each parameter is one of its values, and every option
+    # in its hint parses as the `cim check` option it names.
+    from cim.check import PARAMETERS, _missing_parameter_hint
+    from cim.cli import _parser
+
+    for name, p in PARAMETERS.items():
+        hint = _missing_parameter_hint(name)
+        cli = re.fullmatch(r".*\(command line: (.*)\)", hint)
+        assert cli is not None, name
+        for option in cli.group(1).split(" or "):
+            flag, value = option.split(" ")
+            args = _parser().parse_args(["check", "twin.gpkg", flag, value])
+            if flag == "--param":
+                assert args.param == [value] and value.startswith(f"{name}=")
+                value = value.partition("=")[2]
+            else:
+                assert flag == p.cli_flag
+                assert getattr(args, flag.lstrip("-").replace("-", "_")) == value
+            assert p.choices is None or value in p.choices, name
+
+
+def test_report_tables_right_align_numeric_columns_by_name():
+    from cim.report import _table
+
+    html = _table(
+        ["rule", "value", "unit", "margin", "rows"], [["r1", 1.5, "m", 0.5, 2]]
+    )
+    cells = re.findall(r"<td( class=\"num\")?>([^<]*)</td>", html)
+    assert cells == [
+        ("", "r1"),
+        (' class="num"', "1.5"),
+        ("", "m"),
+        (' class="num"', "0.5"),
+        (' class="num"', "2"),
+    ]
+
+
+def test_report_numeric_cells_of_the_rule_tables(twin):
+    page = check(twin, "zhejiang-future-community").to_html()
+    # One table per parcel, and one for the buildings, where the columns
+    # "value" and "margin" sit at different positions.
+    for table in re.findall(r"<table>.*?</table>", page):
+        header = re.findall(r"<th>([^<]*)</th>", table)
+        if "margin" not in header:
+            continue
+        for row in re.findall(r"<tr[^>]*>(<td.*?)</tr>", table):
+            cells = re.findall(r"<td( class=\"num\")?>", row)
+            numeric = [h for h, c in zip(header, cells, strict=True) if c]
+            assert numeric == ["value", "margin"], header

@@ -594,3 +594,223 @@ def test_average_storeys_and_dwelling_area_by_hand(buildings, parcels):
     for func in (average_storeys, average_dwelling_area):
         with pytest.raises(LayerSchemaError, match="'gross_floor_area_m2'; run cim"):
             func(buildings, parcels)
+
+
+# --- context: provenance helpers, housing sums, ratio parts --------------------
+
+
+@pytest.fixture
+def ctx(buildings, parcels, greens):
+    from cim.indicators import Context
+    from cim.takeoff import twin_takeoff
+
+    twin = cim.Twin(crs=CRS, buildings=buildings, parcels=parcels, greens=greens)
+    return Context(
+        twin,
+        takeoff=twin_takeoff(twin),
+        planning={},
+        persons_per_household=2.8,
+    )
+
+
+def test_joined_leaves_out_empty_parts():
+    import importlib
+
+    from cim.indicators.context import _joined
+
+    check_module = importlib.import_module("cim.check")
+
+    got = _joined(pd.Series(["a", "", "", "c"]), np.array(["b", "x", "", ""], object))
+    assert got.dtype == object and got.tolist() == ["a; b", "x", "", "c"]
+    # The check joins its unverified inputs with the same helper.
+    assert check_module._joined is _joined
+
+
+def test_labels_by_zone_counts_buildings_or_keeps_first_appearance(ctx):
+    # b1 in p1; b2 across p1|p2; b3 in p2; nothing in p3.
+    counted = ctx._labels_by_zone("parcel", np.array(["z", "a", "z"], dtype=object))
+    assert counted.tolist() == [
+        "a for 1 of 2 buildings; z for 1 of 2 buildings",  # sorted labels
+        "a for 1 of 2 buildings; z for 1 of 2 buildings",
+        "",
+    ]
+    assert counted.index.tolist() == ["p1", "p2", "p3"]
+    # Only the buildings counted: b2 is left out of both k and n.
+    among = np.array([True, False, True])
+    housing = ctx._labels_by_zone(
+        "parcel",
+        np.array(["z", "a", ""], dtype=object),
+        among=among,
+        noun="housing building",
+    )
+    assert housing.tolist() == ["z for 1 of 1 housing building", "", ""]
+    # Several labels per building, not counted: distinct, in order of first
+    # appearance.
+    listed = ctx._labels_by_zone(
+        "parcel",
+        ["rule z", "rule a", "rule z", "rule z"],
+        feature=[2, 1, 1, 2],
+        counts=False,
+    )
+    assert listed.tolist() == ["rule z; rule a", "rule z; rule a", ""]
+    # A building's own labels.
+    own = ctx._labels_by_zone("building", np.array(["", "a", "z"], dtype=object))
+    assert own.to_dict() == {"b1": "", "b2": "a", "b3": "z"}
+
+
+def test_overlay_pairs_all_have_a_share(buildings, parcels):
+    # Context._labels_by_zone counts every pair of an overlay as a building in
+    # the zone: a footprint only touching a zone, or outside every zone, has
+    # no pair.
+    from cim.indicators.overlay import _pairs
+
+    touching = buildings.assign(
+        geometry=[bx(80, 10, 100, 20), bx(90, 50, 110, 55), bx(300, 0, 310, 10)]
+    )
+    s = _pairs(
+        np.asarray(touching.geometry.array, dtype=object),
+        np.asarray(parcels.geometry.array, dtype=object),
+    )
+    assert (s.share > 0).all()
+    assert sorted(zip(s.feature.tolist(), s.zone.tolist(), strict=True)) == [
+        (0, 0),
+        (1, 0),
+        (1, 1),
+    ]
+
+
+def test_context_housing_sums_give_average_storeys(ctx, parcels):
+    h = ctx.housing("parcel")
+    assert h.index.tolist() == ["p1", "p2", "p3"]
+    classes = ctx.classes("parcel")
+    floor = h["floor_area_m2"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert_allclose(
+            classes["average_storeys"], floor / h["footprint_m2"].to_numpy(), **TOL
+        )
+        assert_allclose(
+            classes["average_dwelling_area_m2"],
+            floor / h["dwellings"].to_numpy(),
+            **TOL,
+        )
+    assert_allclose(h["footprint_m2"], [250.0, 450.0, 0.0], **TOL)
+    assert_allclose(h["dwellings"], [70.0, 110.0, 0.0], **TOL)
+    b = ctx.buildings
+    public = average_storeys(b, parcels, floor_area="gfa_above_ground_m2")
+    assert_allclose(classes["average_storeys"], public.to_numpy(), **TOL)
+
+
+def test_ratio_parts_give_the_public_values(buildings, parcels, greens):
+    # The built-in indicators build value and basis from the same parts:
+    # their quotient is the public function's value.
+    from cim.indicators import planning as pl
+
+    b = buildings.assign(far_area_m2=[1200.0, 400.0, 8000.0])
+    pph = 2.8
+    cases = [
+        (
+            pl._far_parts(b, parcels, floor_area="far_area_m2", shares=None),
+            far(b, parcels),
+        ),
+        (pl._density_parts(b, parcels, shares=None), building_density(b, parcels)),
+        (
+            pl._green_rate_parts(greens, parcels, factors=None, shares=None),
+            green_rate(greens, parcels),
+        ),
+        (
+            pl._ground_green_parts(
+                greens, parcels, kinds=pl.GROUND_GREEN_KINDS, shares=None
+            ),
+            ground_green_rate(greens, parcels),
+        ),
+        (
+            pl._land_per_capita_parts(
+                b, parcels, persons_per_household=pph, shares=None
+            ),
+            residential_land_per_capita(b, parcels, persons_per_household=pph),
+        ),
+        (
+            pl._public_green_parts(
+                greens,
+                b,
+                parcels,
+                persons_per_household=pph,
+                kinds=("park",),
+                green_shares=None,
+                building_shares=None,
+            ),
+            public_green_per_capita(greens, b, parcels, persons_per_household=pph),
+        ),
+        (
+            pl._concentrated_green_parts(
+                greens,
+                b,
+                parcels,
+                persons_per_household=pph,
+                min_width_m=8.0,
+                kinds=("ground", "park"),
+                building_shares=None,
+            ),
+            concentrated_green_per_capita(
+                greens, b, parcels, persons_per_household=pph
+            ),
+        ),
+        (
+            pl._per_household_parts(parcels, b, None, "parking_spaces", None, None),
+            parking_spaces_per_household(parcels, b),
+        ),
+    ]
+    for parts, public in cases:
+        assert_allclose(
+            pl._ratio(*parts), public.to_numpy(), **TOL, err_msg=str(public.name)
+        )
+    homes, people = pl._people(b, parcels, persons_per_household=pph, shares=None)
+    assert_allclose(homes, dwellings(b, parcels).to_numpy(), **TOL)
+    assert_allclose(
+        people, residents(b, parcels, persons_per_household=pph).to_numpy(), **TOL
+    )
+    space, per = pl._service_space_parts(b, parcels, shares=None)
+    assert_allclose(
+        pl._ratio(space, per) * 100.0,
+        service_space_per_100_households(b, parcels).to_numpy(),
+        **TOL,
+    )
+
+
+@pytest.mark.parametrize(
+    ("absent", "unreachable", "basis"),
+    [
+        ("clinic", "", "inf: no facility of clinic in the twin"),
+        ("", "toilet; park", "inf: none of toilet, park reachable on foot"),
+        (
+            "clinic",
+            "toilet",
+            "inf: no facility of clinic in the twin, none of toilet reachable on foot",
+        ),
+    ],
+)
+def test_walk_provenance_names_the_setter_or_why_inf(absent, unreachable, basis):
+    from cim.indicators.accessibility import _walk_provenance
+    from cim.network.circles import required_categories
+
+    walk = pd.DataFrame(
+        {
+            "life_circle_walk_m": [666.0, float("inf")],
+            "category": ["toilet", "clinic"],
+            "facility_id": ["F9", ""],
+            "absent": ["", absent],
+            "unreachable": ["", unreachable],
+        },
+        index=["b1", "b2"],
+    )
+    made = _walk_provenance(walk, 15)
+    assert made.index.tolist() == ["b1", "b2"]
+    assert made["basis"].tolist() == ["set by toilet (nearest facility F9)", basis]
+    listed = ", ".join(required_categories(15))
+    assert (
+        made["unverified"]
+        == (
+            "required categories of the 15-min life circle recalled from "
+            f"GB 50180-2018 Appendix B, not verified: {listed}"
+        )
+    ).all()

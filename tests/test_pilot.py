@@ -160,3 +160,13 @@ def test_walk_rows_name_the_category_that_sets_them(pilot, report):
         assert per.loc[(fid, cat), "facility_id"] == fac, fid
         assert np.isclose(walk.loc[fid, "value"], per.loc[(fid, cat), "value"]), fid
         assert np.isclose(walk.loc[fid, "value"], per.loc[fid, "value"].max()), fid
+
+
+def test_every_overlay_pair_has_a_share(report):
+    # The context counts every (building, zone) pair of an overlay as a
+    # building in the zone; no pair has a zero share.
+    ctx = report.context
+    for layer in ("buildings", "greens", "parcels"):
+        for scope in ("parcel", "site"):
+            s = ctx.shares(layer, scope)
+            assert len(s.share) and (s.share > 0).all(), (layer, scope)

@@ -62,7 +62,6 @@ from numpy.typing import NDArray
 
 from cim.indicators import planning as pl
 from cim.indicators.context import Context
-from cim.indicators.overlay import _pairs
 from cim.indicators.registry import Evaluation, declare_indicator, register_indicator
 from cim.indicators.spacing import front_spacing
 from cim.layers import GREEN_KINDS
@@ -100,17 +99,8 @@ def _number(params: Mapping[str, Any], key: str, default: float) -> float:
     return float(v)
 
 
-def _aligned(ctx: Context, scope: str, values: pd.Series) -> pd.Series:
-    return pd.Series(values.to_numpy(), index=ctx.ids(scope), name=values.name)
-
-
 def _zonal(
-    ctx: Context,
-    rule: Rule,
-    func: Callable[..., pd.Series],
-    *,
-    layer: str = "buildings",
-    **kwargs: Any,
+    ctx: Context, rule: Rule, func: Callable[..., pd.Series], **kwargs: Any
 ) -> pd.Series:
     """An indicator of :mod:`~cim.indicators.planning` on the rule's zones.
 
@@ -121,11 +111,10 @@ def _zonal(
     rule
         The rule evaluated; its scope is ``parcel`` or ``site``.
     func
-        ``func(features, zones, *, shares, **kwargs)``, e.g.
-        :func:`~cim.indicators.planning.far`.
-    layer
-        The features: ``"buildings"`` (with the take-off's floor areas) or
-        ``"greens"``; their overlay on the zones is the context's.
+        ``func(buildings, zones, *, shares, **kwargs)``, e.g.
+        :func:`~cim.indicators.planning.dwellings`; the buildings are the
+        context's (with the take-off's floor areas), and so is their
+        overlay on the zones.
     **kwargs
         Further keyword arguments of ``func``.
 
@@ -135,14 +124,44 @@ def _zonal(
         The values, indexed by the scope's feature ids.
     """
     scope = rule.scope
-    features = ctx.buildings if layer == "buildings" else ctx.twin[layer]
-    values = func(features, ctx.zones(scope), shares=ctx.shares(layer, scope), **kwargs)
-    return _aligned(ctx, scope, values)
+    values = func(
+        ctx.buildings,
+        ctx.zones(scope),
+        shares=ctx.shares("buildings", scope),
+        **kwargs,
+    )
+    return ctx.series(scope, values.to_numpy(), str(values.name))
 
 
-def _over_area(
-    ctx: Context, scope: str, what: str, num: NDArray[np.float64]
-) -> pd.Series:
+def _quotient(ctx: Context, scope: str, parts: pl._Parts, name: str) -> pd.Series:
+    """The value of a ratio from its numerator and denominator, per zone.
+
+    Parameters
+    ----------
+    ctx
+        The check's context.
+    scope
+        ``"parcel"`` or ``"site"``.
+    parts
+        Per zone, numerator and denominator, as the planning indicator
+        computes them (its ``_*_parts`` helper).
+    name
+        The indicator's name.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by the scope's feature ids; NaN where the denominator is 0.
+    """
+    return ctx.series(scope, pl._ratio(*parts), name)
+
+
+def _text(ctx: Context, scope: str, text: Sequence[str]) -> pd.Series:
+    """Basis texts, one per feature of the scope."""
+    return pd.Series(text, index=ctx.ids(scope), dtype="str")
+
+
+def _over_area(ctx: Context, scope: str, what: str, parts: pl._Parts) -> pd.Series:
     """Basis of a ratio over land area: ``"<what> <num> m2 / <scope> <area> m2"``.
 
     Parameters
@@ -153,25 +172,23 @@ def _over_area(
         ``"parcel"`` or ``"site"``.
     what
         What the numerator is, e.g. ``"counted"``.
-    num
-        Per zone, the numerator [m2], ``(n,)`` float.
+    parts
+        Per zone, the numerator [m2] and the land area [m2].
 
     Returns
     -------
     pandas.Series
         Indexed by the scope's feature ids; areas to 0.1 m2.
     """
-    area = shapely.area(np.asarray(ctx.zones(scope).geometry.array, dtype=object))
-    text = [
-        f"{what} {a:,.1f} m2 / {scope} {z:,.1f} m2"
-        for a, z in zip(np.asarray(num, dtype="float64"), area, strict=True)
-    ]
-    return pd.Series(text, index=ctx.ids(scope), dtype="str")
-
-
-def _weighted(ctx: Context, layer: str, scope: str, values: Any) -> NDArray[np.float64]:
-    """Per zone, the sum of a per-feature quantity of ``layer`` by share [m2]."""
-    return ctx.shares(layer, scope).sum(np.asarray(values, dtype="float64"))
+    num, area = parts
+    return _text(
+        ctx,
+        scope,
+        [
+            f"{what} {a:,.1f} m2 / {scope} {z:,.1f} m2"
+            for a, z in zip(num, area, strict=True)
+        ],
+    )
 
 
 def _people(
@@ -183,18 +200,6 @@ def _people(
     household (:meth:`~cim.indicators.context.Context.unverified_people`).
     """
     return Evaluation(values, unverified=ctx.unverified_people(rule.scope), basis=basis)
-
-
-def _households(ctx: Context) -> NDArray[np.float64]:
-    """Per building, its households (NaN where not given)."""
-    households = pd.to_numeric(ctx.buildings["households"], errors="coerce")
-    return np.asarray(households.to_numpy(dtype="float64", na_value=np.nan))
-
-
-def _residents_of(ctx: Context, scope: str) -> tuple[NDArray[np.float64], float]:
-    """Per zone, dwellings (households by footprint share), and persons each."""
-    d = _weighted(ctx, "buildings", scope, _households(ctx))
-    return d, ctx.persons_per_household
 
 
 def _per_dwelling(
@@ -231,9 +236,7 @@ def _per_dwelling(
     )
 
 
-def _per_residents(
-    ctx: Context, scope: str, what: str, num: NDArray[np.float64]
-) -> pd.Series:
+def _per_residents(ctx: Context, scope: str, what: str, parts: pl._Parts) -> pd.Series:
     """Basis of a value per person: ``"<what> <num> m2 / <residents> residents"``.
 
     Parameters
@@ -244,20 +247,23 @@ def _per_residents(
         ``"parcel"`` or ``"site"``.
     what
         What the numerator is, e.g. ``"public green (park)"``.
-    num
-        Per zone, the numerator [m2], ``(n,)`` float.
+    parts
+        Per zone, the numerator [m2] and the residents [persons].
 
     Returns
     -------
     pandas.Series
         Indexed by the scope's feature ids; to 0.1.
     """
-    d, pph = _residents_of(ctx, scope)
-    text = [
-        f"{what} {a:,.1f} m2 / {x * pph:,.1f} residents"
-        for a, x in zip(np.asarray(num, dtype="float64"), d, strict=True)
-    ]
-    return pd.Series(text, index=ctx.ids(scope), dtype="str")
+    num, people = parts
+    return _text(
+        ctx,
+        scope,
+        [
+            f"{what} {a:,.1f} m2 / {r:,.1f} residents"
+            for a, r in zip(num, people, strict=True)
+        ],
+    )
 
 
 @register_indicator(
@@ -268,12 +274,16 @@ def _per_residents(
 )
 def _far(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    v = _zonal(ctx, rule, pl.far, floor_area="far_above_ground_m2")
-    counted = _weighted(ctx, "buildings", scope, ctx.buildings["far_above_ground_m2"])
+    parts = pl._far_parts(
+        ctx.buildings,
+        ctx.zones(scope),
+        floor_area="far_above_ground_m2",
+        shares=ctx.shares("buildings", scope),
+    )
     return Evaluation(
-        v,
+        _quotient(ctx, scope, parts, "far"),
         unverified=ctx.unverified_far(scope),
-        basis=_over_area(ctx, scope, "counted", counted),
+        basis=_over_area(ctx, scope, "counted", parts),
     )
 
 
@@ -285,13 +295,12 @@ def _far(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _density(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    s = ctx.shares("buildings", scope)
-    covered = np.asarray(
-        np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones), dtype="float64"
+    parts = pl._density_parts(
+        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
     )
     return Evaluation(
-        _zonal(ctx, rule, pl.building_density),
-        basis=_over_area(ctx, scope, "footprint", covered),
+        _quotient(ctx, scope, parts, "building_density"),
+        basis=_over_area(ctx, scope, "footprint", parts),
     )
 
 
@@ -304,14 +313,15 @@ def _density(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _green_rate(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    factors = rule.params.get("factors")
-    greens = ctx.twin.greens
-    counted = pl.planted_area(greens) * pl.green_factors(greens, factors)
+    parts = pl._green_rate_parts(
+        ctx.twin.greens,
+        ctx.zones(scope),
+        factors=rule.params.get("factors"),
+        shares=ctx.shares("greens", scope),
+    )
     return Evaluation(
-        _zonal(ctx, rule, pl.green_rate, layer="greens", factors=factors),
-        basis=_over_area(
-            ctx, scope, "counted green", _weighted(ctx, "greens", scope, counted)
-        ),
+        _quotient(ctx, scope, parts, "green_rate"),
+        basis=_over_area(ctx, scope, "counted green", parts),
     )
 
 
@@ -324,18 +334,15 @@ def _green_rate(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _ground_green_rate(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    kinds = _kinds(rule.params, pl.GROUND_GREEN_KINDS)
-    greens = ctx.twin.greens
-    ground = np.where(
-        np.isin(greens["kind"].astype("str").to_numpy(), kinds),
-        pl.planted_area(greens),
-        0.0,
+    parts = pl._ground_green_parts(
+        ctx.twin.greens,
+        ctx.zones(scope),
+        kinds=_kinds(rule.params, pl.GROUND_GREEN_KINDS),
+        shares=ctx.shares("greens", scope),
     )
     return Evaluation(
-        _zonal(ctx, rule, pl.ground_green_rate, layer="greens", kinds=kinds),
-        basis=_over_area(
-            ctx, scope, "ground green", _weighted(ctx, "greens", scope, ground)
-        ),
+        _quotient(ctx, scope, parts, "ground_green_rate"),
+        basis=_over_area(ctx, scope, "ground green", parts),
     )
 
 
@@ -394,9 +401,7 @@ def _max_height(ctx: Context, rule: Rule) -> Evaluation:
     # The building that sets each zone's value: the tallest (first in layer
     # order on a tie) with at least min_share of its footprint in the zone.
     s = ctx.shares("buildings", scope)
-    h = pd.to_numeric(ctx.buildings["height_m"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    h = pl._numbers(ctx.buildings["height_m"])
     sel = (s.share >= min_share) & np.isfinite(h[s.feature])
     pairs = pd.DataFrame({"zone": s.zone[sel], "feature": s.feature[sel]})
     pairs["h"] = h[pairs["feature"].to_numpy()]
@@ -427,26 +432,19 @@ def _max_height(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _average_storeys(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
+    # The value and the sums behind it, as the storey class has them.
     v = ctx.series(
         scope, ctx.classes(scope)["average_storeys"].to_numpy(), "average_storeys"
     )
-    b = ctx.buildings
-    housing = pl.is_housing(b)
-    floor = _weighted(
-        ctx, "buildings", scope, np.where(housing, b["gfa_above_ground_m2"], 0.0)
-    )
-    footprint = np.where(
-        housing, shapely.area(np.asarray(b.geometry.array, dtype=object)), 0.0
-    )
-    foot = _weighted(ctx, "buildings", scope, footprint)
+    h = ctx.housing(scope)
     basis = [
         f"housing floor area {a:,.1f} m2 / housing footprint {f:,.1f} m2"
-        for a, f in zip(floor, foot, strict=True)
+        for a, f in zip(h["floor_area_m2"], h["footprint_m2"], strict=True)
     ]
     return Evaluation(
         v,
         unverified=ctx.unverified_floor_area(scope, basis="gfa"),
-        basis=pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+        basis=_text(ctx, scope, basis),
     )
 
 
@@ -460,13 +458,13 @@ def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
     v = _zonal(ctx, rule, pl.dwellings)
     # The buildings with households that have a share of their footprint in
-    # the zone, and those of them split with other zones.
+    # the zone (every pair of the overlay has one), and those of them split
+    # with other zones.
     s = ctx.shares("buildings", scope)
-    hh = _households(ctx)
-    counted = (s.share > 0) & (np.nan_to_num(hh[s.feature]) > 0)
+    counted = np.nan_to_num(pl._households(ctx.buildings)[s.feature]) > 0
     n = np.bincount(s.zone[counted], minlength=s.n_zones)
     split = np.bincount(s.zone[counted & (s.share < 1.0 - _WHOLE)], minlength=s.n_zones)
-    d = _weighted(ctx, "buildings", scope, hh)
+    d = v.to_numpy(dtype="float64")
     basis = [
         f"{x:,.1f} households of {k} building{'' if k == 1 else 's'}"
         + (f", {j} split by footprint share" if j else "")
@@ -475,9 +473,7 @@ def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
         for x, k, j in zip(d, n, split, strict=True)
     ]
     return Evaluation(
-        v,
-        unverified=ctx.unverified_dwellings(scope),
-        basis=pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+        v, unverified=ctx.unverified_dwellings(scope), basis=_text(ctx, scope, basis)
     )
 
 
@@ -488,11 +484,18 @@ def _dwellings(ctx: Context, rule: Rule) -> Evaluation:
     description="dwellings x persons per household",
 )
 def _residents(ctx: Context, rule: Rule) -> Evaluation:
+    scope = rule.scope
     pph = ctx.persons_per_household
-    v = _zonal(ctx, rule, pl.residents, persons_per_household=pph)
-    d, pph = _residents_of(ctx, rule.scope)
-    basis = [f"{x:,.1f} dwellings x {pph:g} persons per household" for x in d]
-    return _people(ctx, rule, v, pd.Series(basis, index=v.index, dtype="str"))
+    homes, people = pl._people(
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=pph,
+        shares=ctx.shares("buildings", scope),
+    )
+    basis = [f"{x:,.1f} dwellings x {pph:g} persons per household" for x in homes]
+    return _people(
+        ctx, rule, ctx.series(scope, people, "residents"), _text(ctx, scope, basis)
+    )
 
 
 @register_indicator(
@@ -503,15 +506,14 @@ def _residents(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    pph = ctx.persons_per_household
-    v = _zonal(ctx, rule, pl.residential_land_per_capita, persons_per_household=pph)
-    d, pph = _residents_of(ctx, scope)
-    area = shapely.area(np.asarray(ctx.zones(scope).geometry.array, dtype=object))
-    basis = [
-        f"{scope} {a:,.1f} m2 / {x * pph:,.1f} residents"
-        for a, x in zip(area, d, strict=True)
-    ]
-    return _people(ctx, rule, v, pd.Series(basis, index=v.index, dtype="str"))
+    parts = pl._land_per_capita_parts(
+        ctx.buildings,
+        ctx.zones(scope),
+        persons_per_household=ctx.persons_per_household,
+        shares=ctx.shares("buildings", scope),
+    )
+    v = _quotient(ctx, scope, parts, "residential_land_per_capita_m2")
+    return _people(ctx, rule, v, _per_residents(ctx, scope, scope, parts))
 
 
 @register_indicator(
@@ -523,11 +525,9 @@ def _land_per_capita(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _public_green(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    params = rule.params
-    kinds = _kinds(params, ("park",))
-    greens = ctx.twin.greens
-    v = pl.public_green_per_capita(
-        greens,
+    kinds = _kinds(rule.params, ("park",))
+    parts = pl._public_green_parts(
+        ctx.twin.greens,
         ctx.buildings,
         ctx.zones(scope),
         persons_per_household=ctx.persons_per_household,
@@ -535,14 +535,9 @@ def _public_green(ctx: Context, rule: Rule) -> Evaluation:
         green_shares=ctx.shares("greens", scope),
         building_shares=ctx.shares("buildings", scope),
     )
-    public = np.where(
-        np.isin(greens["kind"].astype("str").to_numpy(), kinds),
-        pl.planted_area(greens),
-        0.0,
-    )
-    area = _weighted(ctx, "greens", scope, public)
-    basis = _per_residents(ctx, scope, f"public green ({', '.join(kinds)})", area)
-    return _people(ctx, rule, _aligned(ctx, scope, v), basis)
+    v = _quotient(ctx, scope, parts, "public_green_per_capita_m2")
+    what = f"public green ({', '.join(kinds)})"
+    return _people(ctx, rule, v, _per_residents(ctx, scope, what, parts))
 
 
 @register_indicator(
@@ -559,7 +554,7 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
     if width <= 0:
         raise ValueError(f"params.min_width_m: invalid {width!r}; expected > 0")
     kinds = _kinds(params, ("ground", "park"))
-    v = pl.concentrated_green_per_capita(
+    parts = pl._concentrated_green_parts(
         ctx.twin.greens,
         ctx.buildings,
         ctx.zones(scope),
@@ -568,18 +563,9 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
         kinds=kinds,
         building_shares=ctx.shares("buildings", scope),
     )
-    # The same opening, measured in each zone, for the basis.
-    core = pl.concentrated_green(ctx.twin.greens, min_width_m=width, kinds=kinds)
-    s = _pairs(
-        np.asarray(core.array, dtype=object),
-        np.asarray(ctx.zones(scope).geometry.array, dtype=object),
-    )
-    area = np.asarray(
-        np.bincount(s.zone, weights=s.area_m2, minlength=s.n_zones), dtype="float64"
-    )
+    v = _quotient(ctx, scope, parts, "concentrated_green_per_capita_m2")
     what = f"green at least {width:g} m wide ({', '.join(kinds)})"
-    basis = _per_residents(ctx, scope, what, area)
-    return _people(ctx, rule, _aligned(ctx, scope, v), basis)
+    return _people(ctx, rule, v, _per_residents(ctx, scope, what, parts))
 
 
 @register_indicator(
@@ -591,35 +577,29 @@ def _concentrated_green(ctx: Context, rule: Rule) -> Evaluation:
 )
 def _service_space(ctx: Context, rule: Rule) -> Evaluation:
     scope = rule.scope
-    v = _zonal(ctx, rule, pl.service_space_per_100_households)
-    space = pd.to_numeric(ctx.buildings["service_space_m2"], errors="coerce")
-    num = _weighted(
-        ctx, "buildings", scope, space.to_numpy(dtype="float64", na_value=np.nan)
+    space, homes = pl._service_space_parts(
+        ctx.buildings, ctx.zones(scope), shares=ctx.shares("buildings", scope)
     )
-    den = _weighted(ctx, "buildings", scope, _households(ctx))
+    v = ctx.series(
+        scope,
+        pl._ratio(space, homes) * 100.0,
+        "service_space_per_100_households_m2",
+    )
     basis = [
         f"service space {a:,.1f} m2 / {d:,.1f} dwellings x 100"
-        for a, d in zip(num, den, strict=True)
+        for a, d in zip(space, homes, strict=True)
     ]
-    return _per_dwelling(
-        ctx,
-        rule,
-        v,
-        "no service_space_m2",
-        pd.Series(basis, index=ctx.ids(scope), dtype="str"),
-    )
+    return _per_dwelling(ctx, rule, v, "no service_space_m2", _text(ctx, scope, basis))
 
 
-def _parking(
-    func: Callable[..., pd.Series], column: str
-) -> Callable[[Context, Rule], Evaluation]:
+def _parking(name: str, column: str) -> Callable[[Context, Rule], Evaluation]:
     """The indicator of a parking ratio of :mod:`~cim.indicators.planning`.
 
     Parameters
     ----------
-    func
-        ``func(parcels, buildings, zones, *, building_shares, parcel_shares)``,
-        e.g. :func:`~cim.indicators.planning.parking_spaces_per_household`.
+    name
+        The indicator, e.g. ``"parking_spaces_per_household"``
+        (:func:`~cim.indicators.planning.parking_spaces_per_household`).
     column
         The column of ``parcels`` holding the spaces counted.
 
@@ -633,31 +613,26 @@ def _parking(
         scope = rule.scope
         zones = None if scope == "parcel" else ctx.zones(scope)
         parcels = ctx.twin.parcels
-        v = func(
+        # The spaces counted (a parcel's own, or the parcels' split by area
+        # share over a site) and the dwellings they serve.
+        spaces, homes = pl._per_household_parts(
             parcels,
             ctx.buildings,
             zones,
-            building_shares=ctx.shares("buildings", scope),
-            parcel_shares=None if zones is None else ctx.shares("parcels", scope),
+            column,
+            ctx.shares("buildings", scope),
+            None if zones is None else ctx.shares("parcels", scope),
         )
-        # The spaces counted (a parcel's own, or the parcels' split by area
-        # share over a site) and the dwellings they serve.
-        supply = pd.to_numeric(parcels[column], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan
-        )
-        den = _weighted(ctx, "buildings", scope, _households(ctx))
+        v = ctx.series(scope, pl._ratio(spaces, homes), name)
         if zones is None:
-            spaces = supply
-            source = np.full(len(supply), f"parcels.{column}", dtype=object)
+            source = np.full(len(spaces), f"parcels.{column}", dtype=object)
         else:
+            # How many of the parcels in the site give spaces (every pair of
+            # the overlay has a share > 0).
             ps = ctx.shares("parcels", scope)
-            spaces = ps.sum(supply)
-            inside = ps.share > 0
-            k = np.bincount(
-                ps.zone[inside & np.isfinite(supply[ps.feature])],
-                minlength=ps.n_zones,
-            )
-            n = np.bincount(ps.zone[inside], minlength=ps.n_zones)
+            given = np.isfinite(pl._numbers(parcels[column]))
+            k = np.bincount(ps.zone[given[ps.feature]], minlength=ps.n_zones)
+            n = np.bincount(ps.zone, minlength=ps.n_zones)
             source = np.asarray(
                 [
                     f"parcels.{column}, given for {a} of {b} "
@@ -668,14 +643,10 @@ def _parking(
             )
         basis = [
             f"{x:,.1f} spaces ({src}) / {d:,.1f} dwellings"
-            for x, src, d in zip(spaces, source, den, strict=True)
+            for x, src, d in zip(spaces, source, homes, strict=True)
         ]
         return _per_dwelling(
-            ctx,
-            rule,
-            _aligned(ctx, scope, v),
-            f"no parcels.{column}",
-            pd.Series(basis, index=ctx.ids(scope), dtype="str"),
+            ctx, rule, v, f"no parcels.{column}", _text(ctx, scope, basis)
         )
 
     return evaluate
@@ -686,7 +657,7 @@ register_indicator(
     unit="spaces/dwelling",
     scopes=_ZONES,
     description="car spaces (parcels.parking_spaces) per household",
-)(_parking(pl.parking_spaces_per_household, "parking_spaces"))
+)(_parking("parking_spaces_per_household", "parking_spaces"))
 
 register_indicator(
     "surface_parking_per_household",
@@ -694,7 +665,7 @@ register_indicator(
     scopes=_ZONES,
     description="ground-level car spaces (parcels.surface_parking_spaces) "
     "per household",
-)(_parking(pl.surface_parking_per_household, "surface_parking_spaces"))
+)(_parking("surface_parking_per_household", "surface_parking_spaces"))
 
 
 def _spacing_provenance(
@@ -728,9 +699,7 @@ def _spacing_provenance(
     """
     b = ctx.buildings
     geoms = np.asarray(b.geometry.array, dtype=object)
-    h = pd.to_numeric(b["height_m"], errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
+    h = pl._numbers(b["height_m"])
     src = b["height_source"].astype(object).fillna("unknown")
     src_arr = src.astype("str").to_numpy(dtype=object)
     index = pd.Index(b["building_id"].astype("str"))

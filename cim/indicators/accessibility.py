@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 
-def walk_provenance(walk: pd.DataFrame, level: int) -> pd.DataFrame:
+def _walk_provenance(walk: pd.DataFrame, level: int) -> pd.DataFrame:
     """What each life-circle walk rests on: a compliance row's basis and inputs.
 
     Parameters
@@ -54,16 +54,6 @@ def walk_provenance(walk: pd.DataFrame, level: int) -> pd.DataFrame:
           an infinite walk ``"inf: no facility of <categories> in the twin,
           none of <categories> reachable on foot"``;
         - ``unverified``: the required categories, recalled and unverified.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from cim.indicators.accessibility import walk_provenance
-    >>> walk = pd.DataFrame({"life_circle_walk_m": [666.0, float("inf")],
-    ...     "category": ["toilet", "clinic"], "facility_id": ["F9", ""],
-    ...     "absent": ["", "clinic"], "unreachable": ["", ""]})
-    >>> walk_provenance(walk, 15)["basis"].tolist()
-    ['set by toilet (nearest facility F9)', 'inf: no facility of clinic in the twin']
     """
     from cim.network.circles import required_categories
 
@@ -122,5 +112,5 @@ def _life_circle_walk_m(ctx: Context, rule: Rule) -> Evaluation:
     # inf (a required category unreachable on foot) is a value that fails
     # the rule, not a missing one.
     values = walk["life_circle_walk_m"].astype("float64").rename(rule.indicator)
-    made = walk_provenance(walk, lv)
+    made = _walk_provenance(walk, lv)
     return Evaluation(values, unverified=made["unverified"], basis=made["basis"])

@@ -31,8 +31,8 @@ from numpy.typing import NDArray
 
 from cim.indicators.overlay import Shares, _pairs, zone_ids
 from cim.indicators.planning import (
-    average_dwelling_area,
-    average_storeys,
+    _housing_sums,
+    _ratio,
     dwelling_size_class,
     dwellings,
     is_housing,
@@ -441,9 +441,17 @@ class Context:
             residential = lu.isin(RESIDENTIAL_LAND_USES).to_numpy() | (
                 from_dwellings & (d > 0)
             )
-        avg = average_storeys(b, zones, floor_area="gfa_above_ground_m2", shares=s)
-        size = average_dwelling_area(
-            b, zones, floor_area="gfa_above_ground_m2", shares=s
+        h = self.housing(scope)
+        floor = h["floor_area_m2"].to_numpy()
+        avg = pd.Series(
+            _ratio(floor, h["footprint_m2"].to_numpy()),
+            index=ids,
+            name="average_storeys",
+        )
+        size = pd.Series(
+            _ratio(floor, h["dwellings"].to_numpy()),
+            index=ids,
+            name="average_dwelling_area_m2",
         )
         sc = storey_class(avg).to_numpy(dtype=object)
         dc = dwelling_size_class(size).to_numpy(dtype=object)
@@ -457,6 +465,40 @@ class Context:
             },
             index=ids,
         )
+
+    def housing(self, scope: str) -> pd.DataFrame:
+        """Per zone, the housing sums behind its storey and dwelling-size class.
+
+        Parameters
+        ----------
+        scope
+            ``"parcel"`` or ``"site"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the scope's ids; sums over the housing buildings
+            (:func:`~cim.indicators.planning.is_housing`) by footprint share:
+            ``floor_area_m2``, their gross floor area above ground from the
+            take-off [m2]; ``footprint_m2`` [m2]; and ``dwellings``. Average
+            storeys are floor area / footprint, the average dwelling area
+            floor area / dwellings (:meth:`classes`).
+        """
+
+        def make() -> pd.DataFrame:
+            floor, footprint, homes = _housing_sums(
+                self.buildings,
+                self.zones(scope),
+                floor_area="gfa_above_ground_m2",
+                shares=self.shares("buildings", scope),
+            )
+            return pd.DataFrame(
+                {"floor_area_m2": floor, "footprint_m2": footprint, "dwellings": homes},
+                index=self.ids(scope),
+            )
+
+        out: pd.DataFrame = self.cached(("housing", scope), make)
+        return out
 
     def land_class_from_dwellings(self, scope: str) -> NDArray[np.bool_]:
         """Per zone, whether its land class is read from the dwellings in it.
@@ -552,7 +594,7 @@ class Context:
                 ("dwelling_size_class", _joined(area, people)),
             ):
                 none = classes[name].to_numpy(dtype=object) == "none"
-                out[name] = np.where(none, "", text.to_numpy(dtype=object))
+                out[name] = np.where(none, "", text)
             out["land_class"] = land.to_numpy(dtype=object)
             return pd.DataFrame(out, index=ids).astype("str")
 
@@ -607,89 +649,87 @@ class Context:
         return self._target(indicator, scope)
 
     # -- provenance ---------------------------------------------------------------
-    def _join_by_zone(self, scope: str, feature: Any, labels: Any) -> pd.Series:
-        """Per zone, the distinct labels of the buildings overlapping it."""
-        s = self.shares("buildings", scope)
-        ids = self.ids(scope)
-        out = np.full(len(ids), "", dtype=object)
-        feature = np.asarray(feature, dtype=np.intp)
-        if len(feature):
-            codes, names = pd.factorize(np.asarray(labels, dtype=object))
-            k = len(names)
-            fl = np.unique(feature * k + codes)  # distinct (building, label)
-            has = np.zeros(s.n_features, dtype=bool)
-            has[fl // k] = True
-            sel = has[s.feature]
-            # (zone, building) pairs of labelled buildings, then their labels
-            zf = pd.DataFrame({"zone": s.zone[sel], "feature": s.feature[sel]})
-            fl_frame = pd.DataFrame({"feature": fl // k, "code": fl % k})
-            zl = zf.merge(fl_frame, on="feature")
-            key = np.unique(zl["zone"].to_numpy() * k + zl["code"].to_numpy())
-            zone, code = key // k, key % k
-            text = np.asarray(names, dtype=object)[code]
-            joined = pd.Series(text).groupby(zone, sort=True).agg("; ".join)
-            out[joined.index.to_numpy()] = joined.to_numpy()
-        return pd.Series(out, index=ids, dtype="str")
-
-    def _count_by_zone(
+    def _labels_by_zone(
         self,
         scope: str,
-        labels: NDArray[np.object_],
+        labels: Any,
         *,
+        feature: Any = None,
+        counts: bool = True,
         among: NDArray[np.bool_] | None = None,
         noun: str = "building",
     ) -> pd.Series:
-        """Per feature, each label of its buildings, with how many carry it.
+        """Per feature of a scope, the distinct labels of its buildings.
 
         Parameters
         ----------
         scope
             The scope.
         labels
-            ``(n,)`` text aligned to :attr:`buildings`: what is estimated
-            about each building, ``""`` where nothing is.
+            ``(k,)`` text: what is estimated or unverified about a building,
+            ``""`` where nothing is.
+        feature
+            ``(k,)`` int: the position in :attr:`buildings` of the building
+            each label is about (a building may have several); default one
+            label per building, aligned to :attr:`buildings`.
+        counts
+            Whether a zone's labels say how many of its buildings carry them.
         among
-            ``(n,)`` bool: the buildings counted (e.g. housing only); default
-            all.
+            ``(n,)`` bool aligned to :attr:`buildings`: the buildings counted
+            (e.g. housing only); default all.
         noun
             What the buildings counted are called, singular.
 
         Returns
         -------
         pandas.Series
-            Indexed by the scope's ids. For a zone, ``"<label> for <k> of <n>
-            <noun>s"`` per distinct label (in sorted order, ``"; "``-joined),
-            where ``n`` counts the buildings with a share of their footprint
-            in the zone and ``k`` those carrying the label; for a building,
-            its own label; ``""`` where none applies.
+            Indexed by the scope's ids, ``"; "``-joined. For a zone, the
+            distinct labels of the buildings with a share of their footprint
+            in it: with ``counts``, in sorted order, each as ``"<label> for
+            <k> of <n> <noun>s"``, where ``n`` counts those buildings and
+            ``k`` those carrying the label; else as given, in order of first
+            appearance. For a building, its own labels. ``""`` where none
+            applies.
         """
-        lab = np.asarray(labels, dtype=object)
         ids = self.ids(scope)
-        if scope in ("building", "dwelling"):
-            pos = pd.Index(self.buildings["building_id"].astype("str")).get_indexer(ids)
-            own = lab[pos]
-            if among is not None:
-                own = np.where(np.asarray(among, dtype=bool)[pos], own, "")
-            return pd.Series(own, index=ids, dtype="str")
-        s = self.shares("buildings", scope)
-        keep = s.share > 0
-        if among is not None:
-            keep &= np.asarray(among, dtype=bool)[s.feature]
-        zone, feature = s.zone[keep], s.feature[keep]
-        n = np.bincount(zone, minlength=len(ids))
-        of = (
-            " of "
-            + pd.Series(n).astype("str")
-            + " "
-            + pd.Series(np.where(n == 1, noun, noun + "s"))
+        nb = len(self.buildings)
+        lab = np.asarray(labels, dtype=object)
+        feat = (
+            np.arange(nb, dtype=np.intp)
+            if feature is None
+            else np.asarray(feature, dtype=np.intp)
         )
-        out = pd.Series("", index=range(len(ids)), dtype=object)
-        zone_labels = lab[feature]
-        for label in sorted(set(pd.unique(zone_labels)) - {""}):
-            k = np.bincount(zone[zone_labels == label], minlength=len(ids))
-            text = f"{label} for " + pd.Series(k).astype("str") + of
-            out = _joined(out, text.where(k > 0, ""))
-        return pd.Series(out.to_numpy(), index=ids, dtype="str")
+        use = lab != ""
+        if among is not None:
+            use &= np.asarray(among, dtype=bool)[feat]
+        codes, uniques = pd.factorize(lab[use], sort=counts)
+        names = np.asarray(uniques, dtype=object)
+        k = max(len(names), 1)
+        fl = np.unique(feat[use] * k + codes)  # distinct (building, label)
+        if scope in ("building", "dwelling"):
+            own = _join_groups(fl // k, names[fl % k], nb)
+            pos = pd.Index(self.buildings["building_id"].astype("str")).get_indexer(ids)
+            return pd.Series(own[pos], index=ids, dtype="str")
+        # Every pair of an overlay has a share > 0 (Shares.share): each
+        # building of a pair has a share of its footprint in the zone.
+        s = self.shares("buildings", scope)
+        sel = np.ones(len(s.zone), dtype=bool)
+        if among is not None:
+            sel = np.asarray(among, dtype=bool)[s.feature]
+        pairs = pd.DataFrame({"zone": s.zone[sel], "feature": s.feature[sel]})
+        labelled = pd.DataFrame({"feature": fl // k, "code": fl % k})
+        zl = pairs.merge(labelled, on="feature")
+        key, carry = np.unique(
+            zl["zone"].to_numpy() * k + zl["code"].to_numpy(), return_counts=True
+        )
+        zone = key // k
+        text = names[key % k]
+        if counts:
+            n = np.bincount(s.zone[sel], minlength=len(ids))[zone]
+            plural = np.where(n == 1, noun, noun + "s")
+            text = text + " for " + carry.astype("str") + " of "
+            text = text + n.astype("str") + " " + plural
+        return pd.Series(_join_groups(zone, text, len(ids)), index=ids, dtype="str")
 
     def _takeoff_source(self, column: str) -> NDArray[np.object_]:
         """Per building, an estimated provenance value of its take-off elements.
@@ -795,9 +835,10 @@ class Context:
                 )
             p = pd.concat(parts, ignore_index=True)
             p = p[p["feature"] >= 0]
-            if among is not None:
-                p = p[among[p["feature"].to_numpy()]]
-            out = self._join_by_zone(scope, p["feature"], p["label"])
+            rules = self._labels_by_zone(
+                scope, p["label"], feature=p["feature"], counts=False, among=among
+            )
+            out = rules.to_numpy(dtype=object)
             for column, what in (
                 ("floors_source", "storeys"),
                 ("storey_height_source", "storey height"),
@@ -806,9 +847,9 @@ class Context:
                 labels = np.where(
                     src != "", f"{what} estimated ({column}=" + src + ")", ""
                 )
-                counted = self._count_by_zone(scope, labels, among=among, noun=noun)
+                counted = self._labels_by_zone(scope, labels, among=among, noun=noun)
                 out = _joined(out, counted)
-            return out
+            return pd.Series(out, index=self.ids(scope), dtype=object)
 
         out: pd.Series = self.cached(("unverified_floor_area", scope, basis), make)
         return out
@@ -875,7 +916,7 @@ class Context:
                 "households estimated from floor area (households_source=estimated)",
                 "",
             )
-            return self._count_by_zone(scope, labels)
+            return self._labels_by_zone(scope, labels)
 
         out: pd.Series = self.cached(("unverified_dwellings", scope), make)
         return out
@@ -899,12 +940,49 @@ class Context:
         labels = np.where(
             src != "measured", "height estimated (height_source=" + src + ")", ""
         )
-        return self._count_by_zone(scope, labels)
+        return self._labels_by_zone(scope, labels)
 
 
-def _joined(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Element-wise ``"a; b"``, leaving out empty parts (aligned by position)."""
-    left = np.asarray(a.to_numpy(), dtype=object)
-    right = np.asarray(b.to_numpy(), dtype=object)
-    both = np.where((left != "") & (right != ""), "; ", "")
-    return pd.Series(left + both + right, index=a.index, dtype=object)
+def _joined(a: Any, b: Any) -> NDArray[np.object_]:
+    """Element-wise ``"a; b"``, leaving out empty parts.
+
+    Parameters
+    ----------
+    a, b
+        ``(n,)`` text (arrays or Series, aligned by position), ``""`` where
+        empty.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` object.
+    """
+    left = np.asarray(a, dtype=object)
+    right = np.asarray(b, dtype=object)
+    sep = np.where((left != "") & (right != ""), "; ", "")
+    return np.asarray(left + sep + right, dtype=object)
+
+
+def _join_groups(group: Any, text: Any, n: int) -> NDArray[np.object_]:
+    """Per group ``0 .. n-1``, its texts ``"; "``-joined in order (``""`` if none).
+
+    Parameters
+    ----------
+    group
+        ``(k,)`` int: the group of each text.
+    text
+        ``(k,)`` text.
+    n
+        Number of groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` object.
+    """
+    out = np.full(n, "", dtype=object)
+    g = np.asarray(group, dtype=np.intp)
+    if len(g):
+        joined = pd.Series(np.asarray(text, dtype=object)).groupby(g).agg("; ".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
+    return out

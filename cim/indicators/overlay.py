@@ -47,7 +47,10 @@ class Shares:
     area_m2
         Area of the feature inside the zone, ``(k,)`` float [m2] (0 for points).
     share
-        Share of the feature in the zone, ``(k,)`` float [-].
+        Share of the feature in the zone, ``(k,)`` float [-]; always > 0:
+        the overlay keeps a pair only if the feature has area inside the
+        zone, or no area at all (then it is split equally between the zones
+        it touches).
     n_features
         Number of features in the feature layer.
     n_zones

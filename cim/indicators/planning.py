@@ -21,7 +21,7 @@ Definitions follow GB 50180-2018 (table notes of Table 4.0.2 [M]):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -168,7 +168,15 @@ def _of_kinds(greens: pd.DataFrame, kinds: Sequence[str]) -> NDArray[np.bool_]:
     return np.isin(greens["kind"].astype("str").to_numpy(), list(kinds))
 
 
+#: Per zone, the numerator and denominator of a ratio, each ``(n_zones,)`` float,
+#: as returned by the ``_*_parts`` helpers: the indicator's value is their
+#: :func:`_ratio`, and the check's ``basis`` prints them (so each number is
+#: computed once).
+_Parts = tuple[NDArray[np.float64], NDArray[np.float64]]
+
+
 def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``num / den`` where ``den > 0``, else NaN."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
@@ -275,9 +283,21 @@ def far(
     >>> ratio.name, bool((ratio >= 0).all())
     ('far', True)
     """
+    parts = _far_parts(buildings, zones, floor_area=floor_area, shares=shares)
+    return _series(_ratio(*parts), zones, "far")
+
+
+def _far_parts(
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    floor_area: str,
+    shares: Shares | None,
+) -> _Parts:
+    """Per zone, FAR-counted floor area by footprint share [m2] and land area [m2]."""
     s = _shares(buildings, zones, shares)
     fa = _floor_area(buildings, floor_area)
-    return _series(_ratio(s.sum(fa), _area(zones)), zones, "far")
+    return s.sum(fa), _area(zones)
 
 
 def building_density(
@@ -302,8 +322,15 @@ def building_density(
     pandas.Series
         ``building_density`` [-] (a fraction, 0.30 for 30%) per zone id.
     """
-    s = _shares(buildings, zones, shares)
-    return _series(_ratio(_covered(s), _area(zones)), zones, "building_density")
+    parts = _density_parts(buildings, zones, shares=shares)
+    return _series(_ratio(*parts), zones, "building_density")
+
+
+def _density_parts(
+    buildings: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, shares: Shares | None
+) -> _Parts:
+    """Per zone, the footprint area inside it [m2] and its land area [m2]."""
+    return _covered(_shares(buildings, zones, shares)), _area(zones)
 
 
 def max_height(
@@ -366,28 +393,32 @@ def average_storeys(
     pandas.Series
         ``average_storeys`` [-] per zone id; NaN where there is no housing.
     """
-    return _per_housing(buildings, zones, _area, floor_area, shares, "average_storeys")
+    floor, footprint, _ = _housing_sums(
+        buildings, zones, floor_area=floor_area, shares=shares
+    )
+    return _series(_ratio(floor, footprint), zones, "average_storeys")
 
 
-def _per_housing(
+def _housing_sums(
     buildings: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
-    per: Callable[[gpd.GeoDataFrame], NDArray[np.float64]],
+    *,
     floor_area: str,
     shares: Shares | None,
-    name: str,
-) -> pd.Series:
-    """Per zone, the floor area of housing over ``per(buildings)`` of housing.
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per zone, housing floor area [m2], footprint [m2] and dwellings, by share.
 
-    ``per`` gives each building's footprint [m2] (average storeys) or its
-    dwellings (average dwelling area); other buildings count in neither sum.
+    The sums behind average storeys (floor area / footprint) and the average
+    dwelling area (floor area / dwellings); buildings that are not housing
+    count in none of them. Each ``(n_zones,)`` float.
     """
     s = _shares(buildings, zones, shares)
     housing = is_housing(buildings)
     fa = _floor_area(buildings, floor_area)
-    num = s.sum(np.where(housing, fa, 0.0))
-    den = s.sum(np.where(housing, per(buildings), 0.0))
-    return _series(_ratio(num, den), zones, name)
+    floor = s.sum(np.where(housing, fa, 0.0))
+    footprint = s.sum(np.where(housing, _area(buildings), 0.0))
+    homes = s.sum(np.where(housing, _households(buildings), 0.0))
+    return floor, footprint, homes
 
 
 def _classify(
@@ -451,9 +482,10 @@ def average_dwelling_area(
     pandas.Series
         ``average_dwelling_area_m2`` [m2] per zone id; NaN without dwellings.
     """
-    return _per_housing(
-        buildings, zones, _households, floor_area, shares, "average_dwelling_area_m2"
+    floor, _, homes = _housing_sums(
+        buildings, zones, floor_area=floor_area, shares=shares
     )
+    return _series(_ratio(floor, homes), zones, "average_dwelling_area_m2")
 
 
 def dwelling_size_class(area: pd.Series) -> pd.Series:
@@ -637,9 +669,21 @@ def green_rate(
     pandas.Series
         ``green_rate`` [-] per zone id.
     """
+    parts = _green_rate_parts(greens, zones, factors=factors, shares=shares)
+    return _series(_ratio(*parts), zones, "green_rate")
+
+
+def _green_rate_parts(
+    greens: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    factors: Mapping[str, Any] | None,
+    shares: Shares | None,
+) -> _Parts:
+    """Per zone, the counted green area by share [m2] and its land area [m2]."""
     s = _shares(greens, zones, shares)
     counted = planted_area(greens) * green_factors(greens, factors)
-    return _series(_ratio(s.sum(counted), _area(zones)), zones, "green_rate")
+    return s.sum(counted), _area(zones)
 
 
 def ground_green_rate(
@@ -667,9 +711,21 @@ def ground_green_rate(
     pandas.Series
         ``ground_green_rate`` [-] per zone id.
     """
+    parts = _ground_green_parts(greens, zones, kinds=kinds, shares=shares)
+    return _series(_ratio(*parts), zones, "ground_green_rate")
+
+
+def _ground_green_parts(
+    greens: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    kinds: Sequence[str],
+    shares: Shares | None,
+) -> _Parts:
+    """Per zone, the planted area of greens of ``kinds`` [m2] and its land area."""
     s = _shares(greens, zones, shares)
     counted = np.where(_of_kinds(greens, kinds), planted_area(greens), 0.0)
-    return _series(_ratio(s.sum(counted), _area(zones)), zones, "ground_green_rate")
+    return s.sum(counted), _area(zones)
 
 
 def concentrated_green(
@@ -777,23 +833,23 @@ def residents(
     pandas.Series
         ``residents`` [persons] per zone id.
     """
-    pph = _pph(persons_per_household)
-    d = dwellings(buildings, zones, shares=shares)
-    return (d * pph).rename("residents")
+    _, people = _people(
+        buildings, zones, persons_per_household=persons_per_household, shares=shares
+    )
+    return _series(people, zones, "residents")
 
 
-def _per_capita(
-    quantity: NDArray[np.float64],
+def _people(
     buildings: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
+    *,
     persons_per_household: float,
     shares: Shares | None,
-) -> NDArray[np.float64]:
-    """Per zone, ``quantity`` (an area [m2]) per resident; NaN without residents."""
-    r = residents(
-        buildings, zones, persons_per_household=persons_per_household, shares=shares
-    ).to_numpy()
-    return _ratio(quantity, r)
+) -> _Parts:
+    """Per zone, dwellings (split by footprint share) and residents [persons]."""
+    pph = _pph(persons_per_household)
+    homes = dwellings(buildings, zones, shares=shares).to_numpy()
+    return homes, homes * pph
 
 
 def residential_land_per_capita(
@@ -821,8 +877,24 @@ def residential_land_per_capita(
     pandas.Series
         ``residential_land_per_capita_m2`` [m2/person]; NaN without residents.
     """
-    per = _per_capita(_area(zones), buildings, zones, persons_per_household, shares)
-    return _series(per, zones, "residential_land_per_capita_m2")
+    parts = _land_per_capita_parts(
+        buildings, zones, persons_per_household=persons_per_household, shares=shares
+    )
+    return _series(_ratio(*parts), zones, "residential_land_per_capita_m2")
+
+
+def _land_per_capita_parts(
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    persons_per_household: float,
+    shares: Shares | None,
+) -> _Parts:
+    """Per zone, its land area [m2] and its residents [persons]."""
+    _, people = _people(
+        buildings, zones, persons_per_household=persons_per_household, shares=shares
+    )
+    return _area(zones), people
 
 
 def public_green_per_capita(
@@ -857,10 +929,38 @@ def public_green_per_capita(
     pandas.Series
         ``public_green_per_capita_m2`` [m2/person]; NaN without residents.
     """
+    parts = _public_green_parts(
+        greens,
+        buildings,
+        zones,
+        persons_per_household=persons_per_household,
+        kinds=kinds,
+        green_shares=green_shares,
+        building_shares=building_shares,
+    )
+    return _series(_ratio(*parts), zones, "public_green_per_capita_m2")
+
+
+def _public_green_parts(
+    greens: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    persons_per_household: float,
+    kinds: Sequence[str],
+    green_shares: Shares | None,
+    building_shares: Shares | None,
+) -> _Parts:
+    """Per zone, the planted area of greens of ``kinds`` [m2] and residents."""
     gs = _shares(greens, zones, green_shares)
     area = gs.sum(np.where(_of_kinds(greens, kinds), planted_area(greens), 0.0))
-    per = _per_capita(area, buildings, zones, persons_per_household, building_shares)
-    return _series(per, zones, "public_green_per_capita_m2")
+    _, people = _people(
+        buildings,
+        zones,
+        persons_per_household=persons_per_household,
+        shares=building_shares,
+    )
+    return area, people
 
 
 def concentrated_green_per_capita(
@@ -898,11 +998,39 @@ def concentrated_green_per_capita(
         ``concentrated_green_per_capita_m2`` [m2/person]; NaN without
         residents.
     """
+    parts = _concentrated_green_parts(
+        greens,
+        buildings,
+        zones,
+        persons_per_household=persons_per_household,
+        min_width_m=min_width_m,
+        kinds=kinds,
+        building_shares=building_shares,
+    )
+    return _series(_ratio(*parts), zones, "concentrated_green_per_capita_m2")
+
+
+def _concentrated_green_parts(
+    greens: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    *,
+    persons_per_household: float,
+    min_width_m: float,
+    kinds: Sequence[str],
+    building_shares: Shares | None,
+) -> _Parts:
+    """Per zone, the concentrated green inside it [m2] and its residents."""
     core = concentrated_green(greens, min_width_m=min_width_m, kinds=kinds)
     check_same_crs(core, zones)
     area = _covered(_pairs(_geoms(core), _geoms(zones)))
-    per = _per_capita(area, buildings, zones, persons_per_household, building_shares)
-    return _series(per, zones, "concentrated_green_per_capita_m2")
+    _, people = _people(
+        buildings,
+        zones,
+        persons_per_household=persons_per_household,
+        shares=building_shares,
+    )
+    return area, people
 
 
 # --------------------------------------------------------------------------
@@ -932,6 +1060,19 @@ def service_space_per_100_households(
         ``service_space_per_100_households_m2`` [m2 per 100 dwellings]; NaN
         without dwellings, or if no building gives ``service_space_m2``.
     """
+    space, homes = _service_space_parts(buildings, zones, shares=shares)
+    return _series(
+        _ratio(space, homes) * 100.0, zones, "service_space_per_100_households_m2"
+    )
+
+
+def _service_space_parts(
+    buildings: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, shares: Shares | None
+) -> _Parts:
+    """Per zone, community service space [m2] and dwellings, by footprint share.
+
+    Both NaN everywhere if no building gives ``service_space_m2``.
+    """
     s = _shares(buildings, zones, shares)
     space = _floats(
         buildings,
@@ -939,11 +1080,10 @@ def service_space_per_100_households(
         "buildings",
         "give the community service floor area of each building (0 if none)",
     )
-    name = "service_space_per_100_households_m2"
     if not np.isfinite(space).any():
-        return _series(np.full(s.n_zones, np.nan), zones, name)
-    per = _ratio(s.sum(space), s.sum(_households(buildings))) * 100.0
-    return _series(per, zones, name)
+        none = np.full(s.n_zones, np.nan)
+        return none, none
+    return s.sum(space), s.sum(_households(buildings))
 
 
 def _per_household(
@@ -955,6 +1095,25 @@ def _per_household(
     building_shares: Shares | None,
     parcel_shares: Shares | None,
 ) -> pd.Series:
+    parts = _per_household_parts(
+        parcels, buildings, zones, column, building_shares, parcel_shares
+    )
+    return _series(_ratio(*parts), parcels if zones is None else zones, name)
+
+
+def _per_household_parts(
+    parcels: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame | None,
+    column: str,
+    building_shares: Shares | None,
+    parcel_shares: Shares | None,
+) -> _Parts:
+    """Per zone (or parcel), the spaces of ``parcels[column]`` and dwellings.
+
+    A parcel's spaces are split among zones by area share; NaN spaces where
+    no parcel in the zone gives them.
+    """
     supply = _floats(
         parcels,
         column,
@@ -969,7 +1128,7 @@ def _per_household(
         ps = _shares(parcels, zones, parcel_shares)
         total = ps.sum(supply)
         total = np.where(ps.any(np.isfinite(supply)), total, np.nan)
-    return _series(_ratio(total, bs.sum(_households(buildings))), target, name)
+    return total, bs.sum(_households(buildings))
 
 
 def parking_spaces_per_household(
