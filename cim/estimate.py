@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 import warnings
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +21,24 @@ import pandas as pd
 from cim._assets import asset_path
 from cim.errors import RepairWarning
 
-__all__ = ["defaults", "fill_building_estimates"]
+if TYPE_CHECKING:
+    from cim.twin import Twin
+
+__all__ = [
+    "ESTIMATE_PARAMETERS",
+    "defaults",
+    "dwelling_gfa",
+    "estimate_parameter",
+    "fill_building_estimates",
+    "storey_height",
+]
+
+#: Parameters the twin estimates buildings with, which it keeps in
+#: ``twin.metadata["estimates"]`` (set by ``Twin(storey_height_m=...,
+#: dwelling_gfa_m2=...)``): the storey height [m], for heights from storeys
+#: and back, and the gross floor area per dwelling [m2], for households from
+#: floor area.
+ESTIMATE_PARAMETERS: Final = ("storey_height_m", "dwelling_gfa_m2")
 
 
 @cache
@@ -43,6 +60,101 @@ def defaults() -> dict[str, Any]:
     import copy
 
     return copy.deepcopy(_defaults())
+
+
+def estimate_parameter(
+    name: str, given: float | None = None, *, twin: Twin | None = None
+) -> float:
+    """An estimate parameter: the value given, else the twin's, else the default.
+
+    Parameters
+    ----------
+    name
+        One of :data:`ESTIMATE_PARAMETERS`.
+    given
+        The value to use, if any [m or m2, as ``name`` says]; it is returned
+        as a float, unchecked.
+    twin
+        The twin whose ``metadata["estimates"]`` to look in, if any.
+
+    Returns
+    -------
+    float
+        ``given``, else ``twin.metadata["estimates"][name]``, else the default
+        of ``assets/defaults.toml``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not an estimate parameter.
+
+    Examples
+    --------
+    >>> from cim.estimate import estimate_parameter
+    >>> estimate_parameter("storey_height_m")
+    3.0
+    >>> estimate_parameter("storey_height_m", 2.9)
+    2.9
+    """
+    if name not in ESTIMATE_PARAMETERS:
+        msg = (
+            f"invalid estimate parameter {name!r}; expected one of "
+            f"{', '.join(ESTIMATE_PARAMETERS)}"
+        )
+        raise ValueError(msg)
+    if given is not None:
+        return float(given)
+    est = {} if twin is None else twin.metadata.get("estimates", {})
+    return float(est.get(name, _defaults()[name]["value"]))
+
+
+def storey_height(twin: Twin | None = None) -> float:
+    """The storey height the twin estimates with [m], for heights from storeys.
+
+    Parameters
+    ----------
+    twin
+        The twin; without one, the default.
+
+    Returns
+    -------
+    float
+        ``twin.metadata["estimates"]["storey_height_m"]``, else the default
+        of ``assets/defaults.toml`` (3.0 m, unverified).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.estimate import storey_height
+    >>> storey_height(cim.datasets.load("hangzhou_pilot"))
+    3.0
+    """
+    return estimate_parameter("storey_height_m", twin=twin)
+
+
+def dwelling_gfa(twin: Twin | None = None) -> float:
+    """The dwelling size the twin estimates with [m2], for households from area.
+
+    Parameters
+    ----------
+    twin
+        The twin; without one, the default.
+
+    Returns
+    -------
+    float
+        ``twin.metadata["estimates"]["dwelling_gfa_m2"]``, else the default
+        of ``assets/defaults.toml`` (100 m2 of gross floor area per
+        household, unverified).
+
+    Examples
+    --------
+    >>> import cim
+    >>> from cim.estimate import dwelling_gfa
+    >>> dwelling_gfa(cim.datasets.load("hangzhou_pilot"))
+    100.0
+    """
+    return estimate_parameter("dwelling_gfa_m2", twin=twin)
 
 
 def fill_building_estimates(
@@ -90,12 +202,8 @@ def fill_building_estimates(
         A copy with estimates filled in.
     """
     d = _defaults()
-    sh = float(
-        d["storey_height_m"]["value"] if storey_height_m is None else storey_height_m
-    )
-    gfa = float(
-        d["dwelling_gfa_m2"]["value"] if dwelling_gfa_m2 is None else dwelling_gfa_m2
-    )
+    sh = estimate_parameter("storey_height_m", storey_height_m)
+    gfa = estimate_parameter("dwelling_gfa_m2", dwelling_gfa_m2)
     if not (sh > 0 and gfa > 0):
         msg = f"storey_height_m ({sh}) and dwelling_gfa_m2 ({gfa}) must be > 0"
         raise ValueError(msg)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from cim.crs import check_metric_crs
 from cim.errors import LayerSchemaError
-from cim.estimate import defaults
+from cim.estimate import estimate_parameter
 from cim.layers import Column, LayerSchema
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "CONDITION_ATTRIBUTES",
     "ELEMENTS",
     "ELEMENT_KINDS",
+    "attic_band_rows",
     "attic_elements",
     "storeys_from_buildings",
     "validate_elements",
@@ -386,8 +387,8 @@ def storeys_from_buildings(
 
     A building whose ``attic_area_m2`` (see :data:`ATTIC_COLUMNS`) is above 0
     also gets its pitched-roof attic as the storey above, ``(n+1)F``: up to
-    three ``attic`` elements, ids ``"<building_id>/<storey>#<band>"`` as
-    :func:`attic_elements` makes them, with the area below 1.20 m, from 1.20 m
+    three ``attic`` elements (:func:`attic_band_rows`), ids
+    ``"<building_id>/<storey>#<band>"``, with the area below 1.20 m, from 1.20 m
     to 2.10 m and from 2.10 m of structural clear height, and
     ``clear_height_m`` the band's lowest (0, 1.20 and 2.10 m), so that the
     take-off counts them by GB/T 50353-2013 §3.0.3 rather than as a storey.
@@ -439,9 +440,7 @@ def storeys_from_buildings(
         if col not in buildings.columns:
             msg = f"layer 'buildings' lacks column {col!r}; add it"
             raise LayerSchemaError(msg, layer="buildings", column=col)
-    sh = storey_height_m
-    if sh is None:
-        sh = float(defaults()["storey_height_m"]["value"])
+    sh = estimate_parameter("storey_height_m", storey_height_m)
     if not (np.isfinite(sh) and sh > 0):
         msg = f"invalid storey_height_m {sh!r}; expected a positive number of metres"
         raise ValueError(msg)
@@ -535,10 +534,8 @@ def _attic_rows(
             )
             raise LayerSchemaError(msg, layer="buildings", column=col)
         above.append(buildings[col].to_numpy(dtype="float64", na_value=np.nan))
-    bands = np.column_stack(
-        [above[0] - above[1], above[1] - above[2], above[2]]
-    )  # (b, 3): below 1.20 m, 1.20 to 2.10 m, from 2.10 m
-    tol = 1e-6 * np.maximum(1.0, total)
+    plan = np.column_stack(above)
+    bands, tol = _attic_bands(plan)
     bad = has & ~(np.isfinite(bands) & (bands >= -tol[:, None])).all(axis=1)
     if bad.any():
         msg = (
@@ -549,31 +546,109 @@ def _attic_rows(
         raise LayerSchemaError(
             msg, layer="buildings", column=ATTIC_COLUMNS[0], feature_id=list(ids[bad])
         )
-    keep = has[:, None] & (bands > tol[:, None])
-    row, band = np.nonzero(keep)
-    level = n[row] + 1
-    bid = ids.to_numpy(dtype=object)[row]
-    storey = pd.Series(level).astype("str") + "F"
+    rows = np.flatnonzero(has)
+    attics = attic_band_rows(
+        ids.to_numpy(dtype=object)[rows],
+        level=n[rows] + 1,
+        plan_m2=plan[rows],
+        elevation_m=n[rows] * per_storey[rows],
+    )
+    attics["_row"] = rows[attics.index.to_numpy()]
+    return attics.reset_index(drop=True)
+
+
+def _attic_bands(
+    plan_m2: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The area of each clear-height band of attics, and its rounding tolerance.
+
+    ``plan_m2`` is ``(n, 3)``: the whole plan, the part with a clear height of
+    at least 1.20 m and of at least 2.10 m; the bands ``(n, 3)`` are below
+    1.20 m, 1.20 to 2.10 m, and from 2.10 m, the tolerance ``(n,)`` [m2].
+    """
+    bands = np.column_stack(
+        [plan_m2[:, 0] - plan_m2[:, 1], plan_m2[:, 1] - plan_m2[:, 2], plan_m2[:, 2]]
+    )
+    return bands, 1e-6 * np.maximum(1.0, plan_m2[:, 0])
+
+
+def attic_band_rows(
+    building_ids: npt.ArrayLike,
+    *,
+    level: npt.ArrayLike,
+    plan_m2: npt.ArrayLike,
+    elevation_m: npt.ArrayLike,
+) -> pd.DataFrame:
+    """The clear-height bands of pitched-roof attics, one ``attic`` element each.
+
+    Each attic's plan is cut at the :data:`ATTIC_BREAKS_M` into the part with
+    a structural clear height below 1.20 m, from 1.20 m to 2.10 m and from
+    2.10 m (bands 0, 1 and 2), so that the take-off counts them by GB/T
+    50353-2013 §3.0.3 rather than as a storey. A band gets an element, id
+    ``"<building_id>/<level>F#<band>"``, of storey ``"<level>F"``, with
+    ``clear_height_m`` the band's lowest (0, 1.20 and 2.10 m), enclosed and
+    inside the main structure, without a structural height; bands no larger
+    than rounding (1e-6 of the attic's plan, at least 1e-6 m2) get none.
+    :func:`storeys_from_buildings` and :func:`cim.io.cityjson.read_cityjson`
+    make their attics with it.
+
+    Parameters
+    ----------
+    building_ids
+        Building of each attic, ``(n,)`` text.
+    level
+        Storey number of each attic, ``(n,)`` int: the storey above the
+        storeys it stands on.
+    plan_m2
+        Plan area of each attic, ``(n, 3)`` float: the whole attic, the part
+        with a structural clear height of at least 1.20 m, and of at least
+        2.10 m [m2]; each at most the one before it (not checked).
+    elevation_m
+        Top of each attic's floor slab above ±0.00, ``(n,)`` float [m].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Element rows with the columns of :data:`ELEMENTS`, attic by attic and
+        band by band, indexed by the position of their attic in the input.
+
+    Examples
+    --------
+    >>> from cim.storeys import attic_band_rows
+    >>> bands = attic_band_rows(["b1"], level=[4], plan_m2=[[200.0, 120.0, 60.0]],
+    ...                         elevation_m=[9.0])
+    >>> bands[["element_id", "area_m2", "elevation_m", "clear_height_m"]]
+      element_id  area_m2  elevation_m  clear_height_m
+    0    b1/4F#0     80.0          9.0             0.0
+    0    b1/4F#1     60.0          9.0             1.2
+    0    b1/4F#2     60.0          9.0             2.1
+    """
+    plan = np.asarray(plan_m2, dtype="float64").reshape(-1, 3)
+    bands, tol = _attic_bands(plan)
+    attic, band = np.nonzero(bands > tol[:, None])
+    lv = np.asarray(level, dtype=np.intp)[attic]
+    bid = np.asarray(building_ids, dtype=object)[attic]
+    storey = pd.Series(lv).astype("str") + "F"
     eid = bid + "/" + storey.to_numpy(dtype=object) + "#" + band.astype(str)
     clear = np.array([0.0, *ATTIC_BREAKS_M])
-    true = pd.array(np.ones(len(row), dtype=bool), dtype="boolean")
+    true = pd.array(np.ones(len(attic), dtype=bool), dtype="boolean")
     return pd.DataFrame(
         {
             "building_id": pd.array(bid, dtype="str"),
-            "storey": storey.astype("str"),
-            "level": pd.array(level, dtype="Int64"),
+            "storey": pd.array(storey.to_numpy(dtype=object), dtype="str"),
+            "level": pd.array(lv, dtype="Int64"),
             "element_id": pd.array(eid, dtype="str"),
-            "kind": pd.array(["attic"] * len(row), dtype="str"),
-            "area_m2": np.maximum(bands[row, band], 0.0),
-            "elevation_m": n[row] * per_storey[row],
+            "kind": pd.array(["attic"] * len(attic), dtype="str"),
+            "area_m2": np.maximum(bands[attic, band], 0.0),
+            "elevation_m": np.asarray(elevation_m, dtype="float64")[attic],
             "structural_height_m": np.nan,
             "clear_height_m": clear[band],
             "enclosed": true,
             "inside_structure": true.copy(),
             "sill_height_m": np.nan,
             "projection_m": np.nan,
-            "_row": row,
-        }
+        },
+        index=pd.Index(attic, dtype=np.intp),
     )
 
 

@@ -46,6 +46,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from cim.errors import LayerSchemaError
+from cim.estimate import storey_height
 from cim.rules.rulebook import AreaRule, Rulebook, RulebookError, compare, load_rulebook
 from cim.storeys import validate_elements
 
@@ -487,10 +488,9 @@ def twin_elements(twin: Twin) -> pd.DataFrame:
     detailed = twin.elements
     b = twin.buildings
     simple = b[~b["building_id"].isin(detailed["building_id"])]
-    est = twin.metadata.get("estimates", {})
     parts = [detailed]
     if len(simple):
-        el = storeys_from_buildings(simple, storey_height_m=est.get("storey_height_m"))
+        el = storeys_from_buildings(simple, storey_height_m=storey_height(twin))
         ids = simple["building_id"].astype("str").to_numpy()
         for column, values in _storey_sources(simple).items():
             by_id = pd.Series(values, index=ids)
@@ -525,12 +525,12 @@ def _storey_sources(buildings: pd.DataFrame) -> dict[str, NDArray[np.object_]]:
         known = np.isfinite(buildings["height_m"].to_numpy("float64", na_value=np.nan))
     else:
         known = np.zeros(len(buildings), dtype=bool)
-    storey_height = np.where(
+    sh_source = np.where(
         ~known | (height != "measured"),
         "default",
         np.where(floors != "measured", "estimated", "measured"),
     ).astype(object)
-    return {"floors_source": floors, "storey_height_source": storey_height}
+    return {"floors_source": floors, "storey_height_source": sh_source}
 
 
 def twin_takeoff(

@@ -25,7 +25,8 @@ Built-in edits (``op``: what it does):
   given).
 - ``add_floors``: storeys added on top (height grows by the storey height;
   residential households in proportion; detailed element tables get copies
-  of the top storey).
+  of the top storey; storeys of another height than the building's are
+  written out as elements).
 - ``change_use``: a new main use (households re-estimated unless given).
 - ``retrofit``: set attributes, such as envelope U-values
   (``u_wall_w_m2k``, ``u_roof_w_m2k``, ``u_window_w_m2k`` [W/(m2 K)]),
@@ -64,6 +65,7 @@ import pandas as pd
 import shapely
 
 from cim.errors import CIMError
+from cim.estimate import dwelling_gfa, estimate_parameter, storey_height
 from cim.layers import (
     BUILDING_USES,
     GREEN_KINDS,
@@ -108,6 +110,8 @@ EDITS: dict[str, type[Edit]] = {}
 SITE_TOLERANCE_M = 0.01
 #: Overlap with an existing building above which a new footprint is refused [m2].
 OVERLAP_TOLERANCE_M2 = 1.0
+#: Storey heights closer than this are the same [m].
+_SAME_HEIGHT_M = 1e-6
 
 _SHOW = 5
 _SINGULAR = {
@@ -412,67 +416,6 @@ def _set_count(frame: pd.DataFrame, column: str, mask: Any, value: Any) -> None:
     frame[column] = col
 
 
-def _estimate(twin: Twin, name: str) -> float:
-    """An estimation parameter of the twin, e.g. ``storey_height_m`` [m].
-
-    Taken from ``twin.metadata["estimates"]``, else the default
-    (``assets/defaults.toml``), as the twin estimates buildings.
-    """
-    from cim.estimate import defaults
-
-    est = twin.metadata.get("estimates", {})
-    return float(est.get(name, defaults()[name]["value"]))
-
-
-def storey_height(twin: Twin) -> float:
-    """The storey height the twin estimates with [m], for heights from storeys.
-
-    Parameters
-    ----------
-    twin
-        The twin.
-
-    Returns
-    -------
-    float
-        ``twin.metadata["estimates"]["storey_height_m"]``, else the default
-        of ``assets/defaults.toml`` (3.0 m, unverified).
-
-    Examples
-    --------
-    >>> import cim
-    >>> from scenarios.edits import storey_height
-    >>> storey_height(cim.datasets.load("hangzhou_pilot"))
-    3.0
-    """
-    return _estimate(twin, "storey_height_m")
-
-
-def dwelling_gfa(twin: Twin) -> float:
-    """The dwelling size the twin estimates with [m2], for households from area.
-
-    Parameters
-    ----------
-    twin
-        The twin.
-
-    Returns
-    -------
-    float
-        ``twin.metadata["estimates"]["dwelling_gfa_m2"]``, else the default
-        of ``assets/defaults.toml`` (100 m2 of gross floor area per
-        household, unverified).
-
-    Examples
-    --------
-    >>> import cim
-    >>> from scenarios.edits import dwelling_gfa
-    >>> dwelling_gfa(cim.datasets.load("hangzhou_pilot"))
-    100.0
-    """
-    return _estimate(twin, "dwelling_gfa_m2")
-
-
 def _with_layers(twin: Twin, **layers: Any) -> Twin:
     """Replace layers in dependency order (dependents first when removing)."""
     for name in ("elements", "surfaces", "greens", "buildings", "facilities"):
@@ -758,7 +701,7 @@ class Demolish(_OnFeatures):
     op: ClassVar[str] = "demolish"
 
     def _apply(self, twin: Twin) -> Twin:
-        return _with_layers(twin, **twin.layers_without_buildings(self.ids))
+        return twin.without_buildings(self.ids)
 
 
 _ELEMENT_KEYS = ("storey", "level", "kind", "area_m2")
@@ -986,7 +929,7 @@ class AddBuilding(Edit):
         for col in SCHEMAS["buildings"].columns:
             if col.dtype in ("Int64", "float64", "str"):
                 frame[col.name] = frame[col.name].astype(col.dtype)
-        sh = self.storey_height_m or storey_height(twin)
+        sh = estimate_parameter("storey_height_m", self.storey_height_m, twin=twin)
         return fill_building_estimates(
             frame, storey_height_m=sh, dwelling_gfa_m2=dwelling_gfa(twin), warn=False
         )
@@ -1043,6 +986,15 @@ class AddFloors(_OnFeatures):
     (flagged ``households_source = "estimated"``). Buildings with a detailed
     element table get copies of their top storey's elements.
 
+    New storeys of another height than the building's (``storey_height_m``
+    given) are not averaged into it: the footprint x floors storey model
+    (:func:`cim.storeys.storeys_from_buildings`) has one storey height per
+    building, so such a building's storeys are written out as elements
+    (as :func:`cim.takeoff.twin_elements` makes them, then grown as a
+    detailed building's), each with its own structural height and
+    elevation, its attic on top. Its ``storey_height_m`` column, where
+    given, becomes the mean of its storeys' heights.
+
     Parameters
     ----------
     ids
@@ -1050,7 +1002,7 @@ class AddFloors(_OnFeatures):
     floors
         Storeys added (>= 1).
     storey_height_m
-        Height of each new storey [m].
+        Structural height of each new storey [m].
     """
 
     op: ClassVar[str] = "add_floors"
@@ -1075,12 +1027,17 @@ class AddFloors(_OnFeatures):
             # ridge, so height / floors would overstate the storey).
             given = pd.to_numeric(b["storey_height_m"], errors="coerce")
             given = given.to_numpy(dtype="float64", na_value=np.nan)
-            per = np.where(np.isfinite(given) & (given > 0), given, per)
+            own = np.isfinite(given) & (given > 0)
+            per = np.where(own, given, per)
+        new = per.copy()
         if self.storey_height_m is not None:
-            per[:] = self.storey_height_m
+            new[:] = self.storey_height_m
         new_floors = floors + self.floors
-        b.loc[sel, "height_m"] = height[sel] + self.floors * per[sel]
+        b.loc[sel, "height_m"] = height[sel] + self.floors * new[sel]
         b.loc[sel, "floors"] = pd.array(new_floors[sel], dtype="Int64")
+        if "storey_height_m" in b.columns and self.storey_height_m is not None:
+            mean = (per * floors + new * self.floors) / new_floors
+            b.loc[sel & own, "storey_height_m"] = mean[sel & own]
         hh = b["households"].to_numpy(dtype="float64", na_value=np.nan)
         res = sel & (b["use"].to_numpy() == "residential") & np.isfinite(hh)
         if res.any():
@@ -1088,11 +1045,30 @@ class AddFloors(_OnFeatures):
             b.loc[res, "households"] = pd.array(grown[res], dtype="Int64")
             b.loc[res, "households_source"] = "estimated"
         layers: dict[str, Any] = {"buildings": b}
-        el = twin.elements
+        el = self._written_out(twin, sel & (np.abs(new - per) > _SAME_HEIGHT_M))
         detailed = el[el["building_id"].isin(self.ids)]
         if len(detailed):
-            layers["elements"] = self._grown_elements(el, detailed, per, b)
+            layers["elements"] = self._grown_elements(el, detailed, new, b)
         return _with_layers_elements_last(twin, layers)
+
+    @staticmethod
+    def _written_out(twin: Twin, mixed: Any) -> pd.DataFrame:
+        """The element table with the storeys of ``mixed`` buildings written out.
+
+        ``mixed`` ``(n,)`` bool marks the buildings that get storeys of
+        another height; those without a detailed element table get the
+        elements the take-off would give them.
+        """
+        from cim.takeoff import twin_elements
+
+        el = twin.elements
+        ids = twin.buildings["building_id"][mixed]
+        simple = ids[~ids.isin(el["building_id"])]
+        if not len(simple):
+            return el
+        written = twin_elements(twin)
+        written = written[written["building_id"].isin(simple)]
+        return pd.concat([el, written], ignore_index=True) if len(el) else written
 
     def _grown_elements(
         self, el: pd.DataFrame, detailed: pd.DataFrame, per: Any, b: pd.DataFrame
@@ -1102,7 +1078,10 @@ class AddFloors(_OnFeatures):
         New storeys copy the elements of the top full storey (the highest
         level with an element that is not an ``attic``); what stood above it
         (an attic under a pitched roof, a roof plant floor) moves up by the
-        added storeys, so it stays on top and is not copied.
+        added storeys, so it stays on top and is not copied. New storeys of
+        a given ``storey_height_m`` have that structural height, and the
+        first stands on the top storey's own (its structural height where
+        known).
         """
         per_building = dict(zip(b["building_id"], per, strict=True))
         moved = pd.Series(False, index=el.index)
@@ -1112,13 +1091,19 @@ class AddFloors(_OnFeatures):
             top_level = (full if len(full) else group)["level"].max()
             top = full[full["level"] == top_level] if len(full) else group
             sh = float(per_building[bid])
+            first = sh
+            if self.storey_height_m is not None:
+                top_sh = float(top["structural_height_m"].max())
+                first = top_sh if np.isfinite(top_sh) else sh
             for k in range(1, self.floors + 1):
                 level = int(top_level) + k
                 copy = top.copy()
                 copy["level"] = level
                 copy["storey"] = f"{level}F"
                 copy["element_id"] = [f"{e}+{level}F" for e in top["element_id"]]
-                copy["elevation_m"] = top["elevation_m"] + k * sh
+                copy["elevation_m"] = top["elevation_m"] + k * sh + (first - sh)
+                if self.storey_height_m is not None:
+                    copy["structural_height_m"] = sh
                 parts.append(copy)
             above = group[group["level"] > top_level]
             if len(above):

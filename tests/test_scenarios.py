@@ -251,6 +251,130 @@ def test_add_floors_keeps_an_attic_on_top(twin):
     assert mine["area_m2"].sum() == el["area_m2"].sum() + 80.0
 
 
+def _lod2_b1(twin, **columns):
+    """The twin with b1 as a LoD2 reader gives it: 6 storeys of 3 m under a
+    24 m ridge (storey_height_m), and an attic of 80 m2 (48 m2 from 1.20 m,
+    24 m2 from 2.10 m) above them."""
+    b = twin.buildings.copy()
+    is_b1 = (b["building_id"] == "b1").to_numpy()
+    values = {
+        "height_m": 24.0,
+        "storey_height_m": 3.0,
+        "attic_area_m2": 80.0,
+        "attic_area_clear120_m2": 48.0,
+        "attic_area_clear210_m2": 24.0,
+        **columns,
+    }
+    for column, value in values.items():
+        if column not in b.columns:
+            b[column] = float("nan")
+        b.loc[is_b1, column] = value
+    return twin.with_layer("buildings", b, estimate=False)
+
+
+def test_add_floors_of_another_height_gives_each_storey_its_own(twin):
+    # Bug: the storey_height_m column stayed 3.0, so the take-off gave the
+    # new 7F a structural height of 3.0 m (not 4.0 m) and put the attic at
+    # 7 x 3 = 21 m (not 6 x 3 + 4 = 22 m). One storey height per building
+    # cannot hold 3 m and 4 m storeys: b1's storeys are written out.
+    from cim.takeoff import twin_elements, twin_takeoff
+
+    lod2 = _lod2_b1(twin)
+    t = Scenario("f").add_floors(["b1"], 1, storey_height_m=4.0).apply(lod2)
+    el = twin_elements(t)
+    mine = el[el["building_id"] == "b1"]
+    floors = mine[mine["kind"] == "floor"].sort_values("level")
+    assert floors["level"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert floors["structural_height_m"].tolist() == pytest.approx([3.0] * 6 + [4.0])
+    assert floors["elevation_m"].tolist() == pytest.approx([0, 3, 6, 9, 12, 15, 18])
+    attic = mine[mine["kind"] == "attic"]
+    assert len(attic) == 3 and (attic["level"] == 8).all()
+    assert attic["elevation_m"].tolist() == pytest.approx([22.0] * 3)
+    assert attic["area_m2"].tolist() == pytest.approx([32.0, 24.0, 24.0])
+    new = t.buildings.set_index("building_id").loc["b1"]
+    assert new["height_m"] == pytest.approx(28.0)
+    assert new["floors"] == 7
+    assert new["storey_height_m"] == pytest.approx((6 * 3.0 + 4.0) / 7)
+    # The written-out storeys keep the provenance the simple model gave.
+    before = twin_elements(lod2)
+    source = before.loc[before["building_id"] == "b1", "storey_height_source"]
+    assert set(mine["storey_height_source"]) == set(source)
+    footprint = lod2.buildings.set_index("building_id").geometry["b1"].area
+    gfa = twin_takeoff(t).by_building["gross_floor_area_m2"]
+    base = twin_takeoff(lod2).by_building["gross_floor_area_m2"]
+    assert gfa["b1"] == pytest.approx(base["b1"] + footprint)
+    assert gfa.drop("b1").equals(base.drop("b1"))
+
+
+def test_add_floors_of_the_same_height_stays_simple(twin):
+    from cim.takeoff import twin_elements
+
+    lod2 = _lod2_b1(twin)
+    for plan in (
+        Scenario("f").add_floors(["b1"], 1, storey_height_m=3.0),
+        Scenario("f").add_floors(["b1"], 1),
+    ):
+        t = plan.apply(lod2)
+        assert len(t.elements) == 0
+        assert t.buildings.set_index("building_id").loc["b1", "storey_height_m"] == 3.0
+        el = twin_elements(t)
+        mine = el[el["building_id"] == "b1"]
+        assert mine["structural_height_m"].dropna().tolist() == [3.0] * 7
+        attic = mine[mine["kind"] == "attic"]
+        assert attic["elevation_m"].tolist() == [21.0] * 3
+
+
+def test_add_floors_of_another_height_without_a_height_column(twin):
+    # b3: 30 m, 10 storeys estimated from the height (3 m each); two of 3.5 m.
+    from cim.takeoff import twin_elements
+
+    t = Scenario("f").add_floors(["b3"], 2, storey_height_m=3.5).apply(twin)
+    new = t.buildings.set_index("building_id").loc["b3"]
+    assert new["height_m"] == pytest.approx(37.0)
+    assert "storey_height_m" not in t.buildings.columns
+    mine = t.elements[t.elements["building_id"] == "b3"].sort_values("level")
+    assert mine["level"].tolist() == list(range(1, 13))
+    assert mine["structural_height_m"].tolist() == pytest.approx([3.0] * 10 + [3.5] * 2)
+    assert mine["elevation_m"].tolist() == pytest.approx(
+        [3.0 * k for k in range(11)] + [33.5]
+    )
+    before = twin_elements(twin)
+    assert set(mine["storey_height_source"]) == set(
+        before.loc[before["building_id"] == "b3", "storey_height_source"]
+    )
+    assert set(t.elements["building_id"]) == {"b3"}  # b1 ... untouched
+
+
+def test_add_floors_of_a_given_height_on_a_detailed_building(twin):
+    # New storeys of 4 m stand on the top storey's own 3 m, not on 4 m.
+    el = pd.DataFrame(
+        {
+            "building_id": ["b1", "b1"],
+            "storey": ["1F", "2F"],
+            "level": [1, 2],
+            "element_id": ["e1", "e2"],
+            "kind": ["floor", "floor"],
+            "area_m2": [300.0, 280.0],
+            "elevation_m": [0.0, 3.0],
+            "structural_height_m": [3.0, 3.0],
+        }
+    )
+    detailed = twin.with_layer("elements", el)
+    t = Scenario("f").add_floors(["b1"], 2, storey_height_m=4.0).apply(detailed)
+    new = t.elements[t.elements["level"] > 2]
+    assert list(new["element_id"]) == ["e2+3F", "e2+4F"]
+    assert list(new["elevation_m"]) == [6.0, 10.0]
+    assert list(new["structural_height_m"]) == [4.0, 4.0]
+
+
+def test_estimate_lookups_are_re_exported():
+    import cim.estimate
+    import scenarios.edits
+
+    assert scenarios.edits.storey_height is cim.estimate.storey_height
+    assert scenarios.edits.dwelling_gfa is cim.estimate.dwelling_gfa
+
+
 def test_change_use_reestimates_households(twin):
     t = Scenario("u").change_use(["b1"], "office").apply(twin)
     b1 = t.buildings.set_index("building_id").loc["b1"]

@@ -18,7 +18,13 @@ from numpy.testing import assert_allclose
 from shapely.geometry import box
 
 from cim.errors import LayerSchemaError
-from cim.storeys import ATTIC_COLUMNS, storeys_from_buildings, validate_elements
+from cim.storeys import (
+    ATTIC_COLUMNS,
+    ELEMENTS,
+    attic_band_rows,
+    storeys_from_buildings,
+    validate_elements,
+)
 from cim.takeoff import takeoff
 
 ATOL_M2 = 1e-9
@@ -130,3 +136,44 @@ def test_inconsistent_attic_areas_are_refused(values: tuple[list[float], ...]) -
 def test_attic_without_its_bands_is_refused() -> None:
     with pytest.raises(LayerSchemaError, match="lacks 'attic_area_clear120_m2'"):
         storeys_from_buildings(layer(attic_area_m2=[80.0, 0.0]))
+
+
+def test_attic_band_rows_cut_each_attic_at_the_breaks() -> None:
+    # Two attics: the house's on 3F at 6 m (bands 32, 24, 24 m2), the
+    # block's on 7F at 18 m, nowhere 1.20 m high (one band of 60 m2); a
+    # band of rounding (1e-7 m2) gets no element.
+    rows = attic_band_rows(
+        ["house", "block"],
+        level=[3, 7],
+        plan_m2=[[80.0, 48.0, 24.0], [60.0, 1e-7, 0.0]],
+        elevation_m=[6.0, 18.0],
+    )
+    assert list(rows.columns) == [c.name for c in ELEMENTS.columns]
+    assert rows.index.tolist() == [0, 0, 0, 1]  # the attic of each row
+    assert rows["element_id"].tolist() == [
+        "house/3F#0",
+        "house/3F#1",
+        "house/3F#2",
+        "block/7F#0",
+    ]
+    assert rows["storey"].tolist() == ["3F"] * 3 + ["7F"]
+    assert rows["level"].tolist() == [3, 3, 3, 7]
+    assert (rows["kind"] == "attic").all()
+    assert_allclose(rows["area_m2"], [32.0, 24.0, 24.0, 60.0 - 1e-7], atol=ATOL_M2)
+    assert_allclose(rows["clear_height_m"], [0.0, 1.20, 2.10, 0.0], atol=ATOL_M)
+    assert_allclose(rows["elevation_m"], [6.0] * 3 + [18.0], atol=ATOL_M)
+    assert rows["structural_height_m"].isna().all()
+    assert rows["enclosed"].all() and rows["inside_structure"].all()
+    validate_elements(rows)
+    empty = attic_band_rows([], level=[], plan_m2=np.empty((0, 3)), elevation_m=[])
+    assert len(empty) == 0 and list(empty.columns) == list(rows.columns)
+
+
+def test_the_simple_model_makes_its_attics_with_attic_band_rows() -> None:
+    b = layer(storey_height_m=[3.0, 3.0], **gable_attic())
+    els = storeys_from_buildings(b)
+    attic = els[els["kind"] == "attic"].reset_index(drop=True)
+    rows = attic_band_rows(
+        ["house"], level=[3], plan_m2=[[80.0, 48.0, 24.0]], elevation_m=[6.0]
+    )
+    pd.testing.assert_frame_equal(attic, rows.reset_index(drop=True))

@@ -111,3 +111,23 @@ def test_breakdown_says_how_each_buildings_storeys_were_obtained(twin, tmp_path)
         "b3": "height",
         "b4": "default",
     }
+
+
+def test_estimate_parameters_given_else_the_twins_else_the_default(twin):
+    import cim
+    from cim.estimate import (
+        defaults,
+        dwelling_gfa,
+        estimate_parameter,
+        storey_height,
+    )
+
+    d = defaults()
+    own = cim.Twin(crs=twin.crs, storey_height_m=2.9, dwelling_gfa_m2=90.0)
+    assert storey_height(own) == 2.9 and dwelling_gfa(own) == 90.0
+    assert storey_height() == d["storey_height_m"]["value"]
+    assert dwelling_gfa() == d["dwelling_gfa_m2"]["value"]
+    assert estimate_parameter("storey_height_m", 3.3, twin=own) == 3.3
+    assert estimate_parameter("dwelling_gfa_m2", twin=own) == 90.0
+    with pytest.raises(ValueError, match="invalid estimate parameter 'floors'"):
+        estimate_parameter("floors")

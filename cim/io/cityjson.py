@@ -58,9 +58,15 @@ from cim.crs import (
     resolve_crs,
 )
 from cim.errors import CRSError, InputFileError, RepairWarning
-from cim.estimate import defaults
+from cim.estimate import estimate_parameter
 from cim.io.files import atomic_path, check_input_file
-from cim.storeys import ATTIC_BREAKS_M, ATTIC_COLUMNS, ELEMENTS, validate_elements
+from cim.storeys import (
+    ATTIC_BREAKS_M,
+    ATTIC_COLUMNS,
+    ELEMENTS,
+    attic_band_rows,
+    validate_elements,
+)
 from geometry.polygons3d import (
     close_shells,
     is_closed,
@@ -812,7 +818,7 @@ def read_cityjson(
 def _storey_height(storey_height_m: float | None) -> float:
     """The storey height for estimates: the argument, else the default [m]."""
     if storey_height_m is None:
-        return float(defaults()["storey_height_m"]["value"])
+        return estimate_parameter("storey_height_m")
     sh = _as_float(storey_height_m)
     if sh is None or sh <= 0:
         msg = (
@@ -1136,8 +1142,9 @@ def _part_elements(
     plan (the union of the parts', which may stand on one another) over
     ``k`` storeys or more (level 1: the whole footprint), with the
     plan-weighted mean storey height of that share, and the attic bands of
-    the pitched roofs whose attic is on level ``k``, ids and clear heights as
-    :func:`cim.storeys.storeys_from_buildings` makes them. Its
+    the pitched roofs whose attic is on level ``k``
+    (:func:`cim.storeys.attic_band_rows`, as for
+    :func:`cim.storeys.storeys_from_buildings`). Its
     ``floors_source`` is ``"height"`` and ``storey_height_source``
     ``"estimated"``: storeys estimated from measured heights.
     """
@@ -1178,44 +1185,42 @@ def _part_elements(
     below_m = np.cumsum(f_height) - f_height
     f_elevation = below_m - np.repeat(below_m[first], size)
 
-    on = chosen[roof.attic_building]
-    a_b, a_level = roof.attic_building[on], roof.attic_level[on]
-    plan, a_floor = roof.attic_plan_m2[on], roof.attic_floor_m[on]
-    bands = np.column_stack(
-        [plan[:, 0] - plan[:, 1], plan[:, 1] - plan[:, 2], plan[:, 2]]
-    )
-    tol = 1e-6 * np.maximum(1.0, plan[:, 0])
-    a_row, band = np.nonzero(bands > tol[:, None])
-    clear = np.array([0.0, *ATTIC_BREAKS_M])
-
     ids = np.asarray(rows, dtype=object)
-    b_all = np.r_[f_b, a_b[a_row]].astype(np.intp)
-    level = np.r_[f_level, a_level[a_row]].astype(np.intp)
-    storey = np.array([f"{k}F" for k in level.tolist()], dtype=object)
-    suffix = np.r_[
-        np.full(len(f_b), "", dtype=object), [f"#{k}" for k in band.tolist()]
-    ]
-    element_id = ids[b_all] + "/" + storey + suffix.astype(object)
-    n_f, n_a = len(f_b), len(a_row)
-    true = pd.array(np.ones(n_f + n_a, dtype=bool), dtype="boolean")
-    table = pd.DataFrame(
+    on = chosen[roof.attic_building]
+    a_b = roof.attic_building[on]
+    attics = attic_band_rows(
+        ids[a_b],
+        level=roof.attic_level[on],
+        plan_m2=roof.attic_plan_m2[on],
+        elevation_m=roof.attic_floor_m[on],
+    )
+    storey = np.array([f"{k}F" for k in f_level.tolist()], dtype=object)
+    n_f = len(f_b)
+    true = pd.array(np.ones(n_f, dtype=bool), dtype="boolean")
+    floors = pd.DataFrame(
         {
-            "building_id": pd.array(ids[b_all], dtype="str"),
+            "building_id": pd.array(ids[f_b], dtype="str"),
             "storey": pd.array(storey, dtype="str"),
-            "level": pd.array(level, dtype="Int64"),
-            "element_id": pd.array(element_id, dtype="str"),
-            "kind": pd.array(["floor"] * n_f + ["attic"] * n_a, dtype="str"),
-            "area_m2": np.r_[f_area, np.maximum(bands[a_row, band], 0.0)],
-            "elevation_m": np.r_[f_elevation, a_floor[a_row]],
-            "structural_height_m": np.r_[f_height, np.full(n_a, np.nan)],
-            "clear_height_m": np.r_[np.full(n_f, np.nan), clear[band]],
+            "level": pd.array(f_level, dtype="Int64"),
+            "element_id": pd.array(ids[f_b] + "/" + storey, dtype="str"),
+            "kind": pd.array(["floor"] * n_f, dtype="str"),
+            "area_m2": f_area,
+            "elevation_m": f_elevation,
+            "structural_height_m": f_height,
+            "clear_height_m": np.nan,
             "enclosed": true,
             "inside_structure": true.copy(),
-            "floors_source": pd.array(["height"] * (n_f + n_a), dtype="str"),
-            "storey_height_source": pd.array(["estimated"] * (n_f + n_a), dtype="str"),
+            "sill_height_m": np.nan,
+            "projection_m": np.nan,
         }
     )
+    table = pd.concat([floors, attics], ignore_index=True) if len(attics) else floors
+    table["floors_source"] = pd.array(["height"] * len(table), dtype="str")
+    table["storey_height_source"] = pd.array(["estimated"] * len(table), dtype="str")
     # Building by building, level by level, the floor before the attic bands.
+    b_all = np.r_[f_b, a_b[attics.index.to_numpy()]]
+    band = np.searchsorted(ATTIC_BREAKS_M, attics["clear_height_m"], side="right")
+    level = table["level"].to_numpy(dtype=np.intp)
     order = np.lexsort((np.r_[np.full(n_f, -1), band], level, b_all))
     return validate_elements(table.iloc[order])
 
