@@ -1032,6 +1032,13 @@ class AddFloors(_OnFeatures):
         new = per.copy()
         if self.storey_height_m is not None:
             new[:] = self.storey_height_m
+        else:
+            # A detailed building grows by copies of its top full storey, so
+            # by that storey's structural height where the table gives it.
+            top = _top_storey_heights(twin.elements, self.ids)
+            ids = b["building_id"].to_numpy()
+            given_top = np.array([top.get(i, np.nan) for i in ids], dtype="float64")
+            new = np.where(sel & np.isfinite(given_top), given_top, new)
         new_floors = floors + self.floors
         b.loc[sel, "height_m"] = height[sel] + self.floors * new[sel]
         b.loc[sel, "floors"] = pd.array(new_floors[sel], dtype="Int64")
@@ -1117,6 +1124,24 @@ class AddFloors(_OnFeatures):
                 parts.append(up)
                 moved[above.index] = True
         return pd.concat([el[~moved], *parts], ignore_index=True)
+
+
+def _top_storey_heights(elements: pd.DataFrame, ids: Iterable[Any]) -> dict[Any, float]:
+    """Structural height of the top full (non-attic) storey of each building.
+
+    Only buildings of ``ids`` whose element table gives that height.
+    """
+    el = elements[elements["building_id"].isin(list(ids))]
+    if not len(el) or "structural_height_m" not in el.columns:
+        return {}
+    full = el[el["kind"] != "attic"]
+    out: dict[Any, float] = {}
+    for bid, group in full.groupby("building_id", sort=False):
+        top = group[group["level"] == group["level"].max()]
+        h = pd.to_numeric(top["structural_height_m"], errors="coerce").max()
+        if np.isfinite(h) and h > 0:
+            out[bid] = float(h)
+    return out
 
 
 @dataclass(frozen=True)

@@ -306,6 +306,31 @@ def test_add_floors_of_another_height_gives_each_storey_its_own(twin):
     assert gfa.drop("b1").equals(base.drop("b1"))
 
 
+def test_add_floors_without_a_height_repeats_the_top_storey(twin):
+    # After a 4.0 m storey on top, a plain AddFloors copies that storey: the
+    # new 8F stands at 6 x 3 + 4 = 22 m, is 4.0 m high, the attic moves to
+    # 26 m and the height grows by 4 m (not by the building's mean 3.14 m).
+    from cim.takeoff import twin_elements
+
+    lod2 = _lod2_b1(twin)
+    once = Scenario("f").add_floors(["b1"], 1, storey_height_m=4.0).apply(lod2)
+    t = Scenario("g").add_floors(["b1"], 1).apply(once)
+    el = twin_elements(t)
+    mine = el[el["building_id"] == "b1"]
+    floors = mine[mine["kind"] == "floor"].sort_values("level")
+    assert floors["structural_height_m"].tolist() == pytest.approx(
+        [3.0] * 6 + [4.0, 4.0]
+    )
+    assert floors["elevation_m"].tolist() == pytest.approx([0, 3, 6, 9, 12, 15, 18, 22])
+    attic = mine[mine["kind"] == "attic"]
+    assert (attic["level"] == 9).all()
+    assert attic["elevation_m"].tolist() == pytest.approx([26.0] * 3)
+    h0 = once.buildings.set_index("building_id").loc["b1", "height_m"]
+    assert t.buildings.set_index("building_id").loc["b1", "height_m"] == pytest.approx(
+        h0 + 4.0
+    )
+
+
 def test_add_floors_of_the_same_height_stays_simple(twin):
     from cim.takeoff import twin_elements
 
