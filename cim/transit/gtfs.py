@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,10 +132,6 @@ def _as_date(date: Any) -> pd.Timestamp:
 
 
 # -- the feed -----------------------------------------------------------------
-
-
-def _empty(columns: Iterable[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns})
 
 
 @dataclass(frozen=True, eq=False)
