@@ -16,7 +16,8 @@ from PIL import Image
 import cim
 from cim.meshes import NAN_COLOR, _category_colors, building_colors
 from cim.viz import plot_layers, render, save_map
-from cim.viz.maps import OSM_ATTRIBUTION, _is_osm
+from cim.viz._furniture import is_osm
+from cim.viz.maps import OSM_ATTRIBUTION
 
 #: A smaller picture than the default keeps the tests fast.
 SIZE = (800, 600)
@@ -181,11 +182,11 @@ def test_plot_layers_without_osm_has_no_attribution(measured_buildings, crs):
 
 
 def test_is_osm():
-    assert _is_osm([{"name": "x.osm.pbf"}])
-    assert _is_osm([{"name": "x", "licence": "ODbL 1.0"}])
-    assert _is_osm([{"attribution": "© OpenStreetMap 贡献者"}])
-    assert not _is_osm([{"name": "survey", "licence": "internal"}])
-    assert not _is_osm([])
+    assert is_osm([{"name": "x.osm.pbf"}])
+    assert is_osm([{"name": "x", "licence": "ODbL 1.0"}])
+    assert is_osm([{"attribution": "© OpenStreetMap 贡献者"}])
+    assert not is_osm([{"name": "survey", "licence": "internal"}])
+    assert not is_osm([])
 
 
 # -- save_figure -----------------------------------------------------------------

@@ -392,3 +392,22 @@ def test_sunlight_map_title_says_what_fails_and_when(shaded, check, impact, tmp_
     assert "main-facade windows below 2 h" in ax.get_title()
     png = save_sunlight_map(shaded, check, tmp_path / "m.png")
     assert png.stat().st_size > 10_000
+
+
+def test_3d_pictures_of_osm_data_credit_openstreetmap():
+    # ODbL 1.0 §4.3: a picture made from OSM data names its source, as the 2D
+    # map does; the invented pilot gets no such credit.
+    import cim
+    from cim.viz import render
+    from cim.viz._furniture import OSM_ATTRIBUTION
+
+    def texts(name):
+        plotter = render(cim.datasets.load(name), window_size=(400, 300))
+        try:
+            actors = plotter.renderer.actors.values()
+            return [a.GetInput() for a in actors if hasattr(a, "GetInput")]
+        finally:
+            plotter.close()
+
+    assert OSM_ATTRIBUTION in texts("beijing_haidian_cau")
+    assert OSM_ATTRIBUTION not in texts("hangzhou_pilot")

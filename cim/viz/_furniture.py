@@ -7,12 +7,45 @@ is imported inside the functions.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["add_scale_bar", "bare_axes", "scale_length"]
+__all__ = ["OSM_ATTRIBUTION", "add_scale_bar", "bare_axes", "is_osm", "scale_length"]
+
+#: Credit that pictures of OpenStreetMap data carry (ODbL 1.0, section 4.3).
+OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
+
+
+def is_osm(sources: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether any data source is OpenStreetMap (by name, licence or credit).
+
+    Parameters
+    ----------
+    sources
+        ``twin.metadata["sources"]``.
+
+    Returns
+    -------
+    bool
+    """
+    for source in sources:
+        if not isinstance(source, Mapping):
+            continue
+        text = " ".join(
+            str(source.get(k, "")) for k in ("name", "licence", "attribution")
+        ).lower()
+        name = str(source.get("name", "")).lower()
+        if (
+            "openstreetmap" in text
+            or "odbl" in text
+            or name.endswith((".osm", ".osm.pbf", ".osm.bz2", ".osm.gz"))
+        ):
+            return True
+    return False
+
 
 #: Lengths a scale bar may take, as multiples of a power of ten.
 _STEPS: Final = (1.0, 2.0, 5.0)

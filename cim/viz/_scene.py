@@ -29,6 +29,7 @@ from cim.viz._fonts import font_file
 
 __all__ = [
     "CAMERAS",
+    "add_credit",
     "add_title",
     "anti_alias",
     "check_camera",
@@ -66,6 +67,7 @@ _VTK_FONT_FILE: Final = 4  # vtkTextProperty font family "from a file"
 #: kept free around the drawing [-, share of the picture].
 _TITLE_LINE_PX: Final = 30.0
 _TITLE_PT: Final = 12  # pyvista font size of the title (24 in VTK)
+_CREDIT_PT: Final = 7  # pyvista font size of a data credit
 _MARGIN: Final = 0.02
 #: Width of a wide (CJK) character, in average DejaVu Sans characters [-].
 _WIDE: Final = 1.75
@@ -318,6 +320,35 @@ def add_title(plotter: Any, text: str) -> Any:
     prop = actor.GetTextProperty()
     prop.SetVerticalJustificationToTop()
     prop.SetJustificationToLeft()
+    set_font(prop, font_file(text))
+    return actor
+
+
+def add_credit(plotter: Any, text: str) -> Any:
+    """Write a data credit (``text``) small at the bottom right of the picture.
+
+    Parameters
+    ----------
+    plotter
+        A :class:`pyvista.Plotter`.
+    text
+        The credit, e.g. ``"© OpenStreetMap contributors"``.
+
+    Returns
+    -------
+    pyvista.Text
+        The text actor.
+    """
+    actor = plotter.add_text(
+        text,
+        position=(1.0 - 4.0 / plotter.window_size[0], 4.0 / plotter.window_size[1]),
+        viewport=True,
+        font_size=_CREDIT_PT,
+        color="#333333",
+    )
+    prop = actor.GetTextProperty()
+    prop.SetVerticalJustificationToBottom()
+    prop.SetJustificationToRight()
     set_font(prop, font_file(text))
     return actor
 

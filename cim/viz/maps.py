@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -21,7 +21,7 @@ import shapely
 from cim.meshes import NAN_COLOR, _category_colors, _column_label, _column_values
 from cim.viz._figure import save_figure
 from cim.viz._fonts import fit_figure_fonts
-from cim.viz._furniture import add_scale_bar, bare_axes
+from cim.viz._furniture import OSM_ATTRIBUTION, add_scale_bar, bare_axes, is_osm
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,7 +33,6 @@ __all__ = ["OSM_ATTRIBUTION", "plot_layers", "save_map"]
 _log = logging.getLogger(__name__)
 
 #: Attribution that OpenStreetMap's licence (ODbL) asks maps to show.
-OSM_ATTRIBUTION: Final = "© OpenStreetMap contributors"
 
 _SITE: Final[dict[str, Any]] = {
     "facecolor": "#f1eee7",
@@ -59,22 +58,6 @@ _FACILITIES: Final[dict[str, Any]] = {
     "markersize": 9,
     "marker": "o",
 }
-
-
-def _is_osm(sources: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether any data source is OpenStreetMap (by name, licence or credit)."""
-    for source in sources:
-        text = " ".join(
-            str(source.get(k, "")) for k in ("name", "licence", "attribution")
-        ).lower()
-        name = str(source.get("name", "")).lower()
-        if (
-            "openstreetmap" in text
-            or "odbl" in text
-            or name.endswith((".osm", ".osm.pbf", ".osm.bz2", ".osm.gz"))
-        ):
-            return True
-    return False
 
 
 def _edges(twin: Twin) -> gpd.GeoSeries:
@@ -218,7 +201,7 @@ def plot_layers(
         text = twin.name if label is None else f"{twin.name}: {label}"
     if text:
         ax.set_title(text)
-    if _is_osm(twin.metadata.get("sources", [])):
+    if is_osm(twin.metadata.get("sources", [])):
         ax.text(
             0.995,
             0.005,

@@ -29,8 +29,10 @@ from cim.meshes import (
     local_origin,
     twin_meshes,
 )
+from cim.viz._furniture import OSM_ATTRIBUTION, is_osm
 from cim.viz._scene import (
     CAMERAS,
+    add_credit,
     add_title,
     anti_alias,
     check_camera,
@@ -380,6 +382,8 @@ def render(
         text = twin.name if label is None else f"{twin.name}: {label}"
     if text:
         add_title(plotter, text)
+    if is_osm(twin.metadata.get("sources", [])):
+        add_credit(plotter, OSM_ATTRIBUTION)
 
     # Fit the site and the buildings, not streets running far beyond them.
     lo, hi = extent

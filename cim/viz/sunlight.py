@@ -34,8 +34,9 @@ from cim.meshes import Lod, twin_meshes
 from cim.sunlight import SunlightCheck, SunlightImpact, clock, day_name
 from cim.viz._figure import save_figure
 from cim.viz._fonts import fit_figure_fonts
-from cim.viz._furniture import add_scale_bar, bare_axes
+from cim.viz._furniture import OSM_ATTRIBUTION, add_scale_bar, bare_axes, is_osm
 from cim.viz._scene import (
+    add_credit,
     add_title,
     anti_alias,
     check_camera,
@@ -471,6 +472,8 @@ def render_sunlight(
         text = f"{twin.name}: {shown.rule_id}{what}\n{shown.when()}"
     if text:
         add_title(plotter, text)
+    if is_osm(twin.metadata.get("sources", [])):
+        add_credit(plotter, OSM_ATTRIBUTION)
 
     # By default the ground and the whole of every building drawn is in the
     # picture (a tall neighbour casting the shade is not cut off); given
