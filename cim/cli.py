@@ -480,6 +480,11 @@ def _check_summary(report: Any, show: int = 20) -> list[str]:
     why = rows.loc[rows["status"] == "not_evaluated"].groupby("reason").size()
     for reason, n in why.items():
         lines.append(f"not eval.   {n:,} rows: {reason}")
+    shown = " ".join(str(r.clause) for r in fails.head(show).itertuples())
+    if any(tag in shown for tag in ("[M]", "[GAP]", " M]")):
+        from cim.report import SOURCE_TAGS
+
+        lines.append(f"tags        {SOURCE_TAGS}")
     return lines
 
 

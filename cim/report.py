@@ -36,7 +36,20 @@ if TYPE_CHECKING:
     from cim.takeoff import TakeoffResult
     from cim.twin import Twin
 
-__all__ = ["JSON_INFINITY", "ROW_COLUMNS", "STATUSES", "ComplianceReport"]
+__all__ = [
+    "JSON_INFINITY",
+    "ROW_COLUMNS",
+    "SOURCE_TAGS",
+    "STATUSES",
+    "ComplianceReport",
+]
+
+#: What the source tags in clauses and notes mean (rulebooks in assets/rules).
+SOURCE_TAGS = (
+    "Source tags in clauses and notes: [V] checked in a retrieved copy of the "
+    "source; [M] recalled or from one weak source; [clause no. M] the clause "
+    "number is recalled (the value may still be [V]); [GAP] not found."
+)
 
 #: Columns of :attr:`ComplianceReport.rows`.
 ROW_COLUMNS = (
@@ -871,6 +884,7 @@ def _render_html(report: ComplianceReport) -> str:
         )
     if not len(unv) and not len(inputs):
         parts.append("<p>None.</p>")
+    parts.append(f'<p class="note">{_E(SOURCE_TAGS)}</p>')
     parts.append("</body></html>")
     return "".join(parts)
 

@@ -593,7 +593,13 @@ def test_cli_check(twin, tmp_path, capsys):
         "(limit 1.3-1.6; GB 50180-2018 Table 4.0.2" in text
     )
     assert json.loads(out_json.read_text(encoding="utf-8"))[0]["rule_id"]
-    assert out_html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    html = out_html.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    # The clause's source tags ([M] ...) are explained where they are shown.
+    fails = " ".join(x for x in text.splitlines() if x.startswith("fail"))
+    tagged = any(tag in fails for tag in ("[M]", "[GAP]", "no. M]"))
+    assert ("tags        Source tags in clauses and notes: [V]" in text) == tagged
+    assert "Source tags in clauses and notes: [V] checked in a retrieved" in html
     assert main(["-q", "check", str(path), "--strict"]) == 1
     assert main(["-q", "check", str(path), "--climate-zone", "IX"]) == 2
     assert "invalid climate_zone 'IX'" in capsys.readouterr().err
