@@ -57,3 +57,34 @@ def test_shipped_gpkg_equals_a_fresh_import():
     ):
         assert_geodataframe_equal(a, b)
     assert shipped.metadata["sources"] == fresh.metadata["sources"]
+
+
+def test_cityjson_sample_is_the_shared_file_and_loads_at_each_lod():
+    # The bundled 3D BAG houses are byte for byte the cjio test file, and load
+    # through the CityJSON reader: LoD2.2 counts storeys from the eaves, attics
+    # by clear height and each annex once (985.6 m2, hand sums in
+    # test_cityjson.py); LoD1.2 takes footprint x storeys (1,043.4 m2).
+    from pathlib import Path
+
+    from cim.errors import RepairWarning
+    from cim.takeoff import twin_takeoff
+
+    path = cim.datasets.get_path("nl_3dbag_houses", kind="cityjson")
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "cityjson"
+    if (shared / "3dbag_multi_lod.city.json").is_file():
+        assert path.read_bytes() == (shared / "3dbag_multi_lod.city.json").read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RepairWarning)  # storeys are estimated
+        lod2 = cim.datasets.load("nl_3dbag_houses")
+        lod1 = cim.datasets.load("nl_3dbag_houses", lod="1.2")
+    assert lod2.crs.to_epsg() == 28992 and lod2.name == "nl_3dbag_houses"
+    assert len(lod2.buildings) == len(lod1.buildings) == 10
+    assert len(lod2.elements) > 0 and len(lod1.elements) == 0
+    gfa = {
+        k: twin_takeoff(t).by_building["gross_floor_area_m2"].sum()
+        for k, t in (("2.2", lod2), ("1.2", lod1))
+    }
+    assert gfa["2.2"] == pytest.approx(985.6, abs=0.05)
+    assert gfa["1.2"] == pytest.approx(1043.4, abs=0.05)
+    with pytest.raises(TypeError, match="takes no options"):
+        cim.datasets.load("hangzhou_pilot", lod="1.2")

@@ -55,7 +55,8 @@ def test_wheel_installs_and_loads_sample_outside_checkout(tmp_path):
         "import cim, pathlib;"
         "t = cim.datasets.load('beijing_haidian_cau');"
         "print(pathlib.Path(cim.__file__).resolve());"
-        "print(len(t.buildings), t.crs.to_epsg())"
+        "print(len(t.buildings), t.crs.to_epsg());"
+        "print(cim.datasets.get_path('nl_3dbag_houses', kind='cityjson').is_file())"
     )
     work = tmp_path / "elsewhere"
     work.mkdir()
@@ -63,7 +64,8 @@ def test_wheel_installs_and_loads_sample_outside_checkout(tmp_path):
         [str(py), "-c", code], cwd=work, capture_output=True, text=True, env=env
     )
     assert out.returncode == 0, out.stderr
-    location, counts = out.stdout.strip().splitlines()
+    location, counts, cityjson_shipped = out.stdout.strip().splitlines()
+    assert cityjson_shipped == "True"  # the CityJSON sample is in the wheel too
     assert Path(location).is_relative_to(venv.resolve()), location
     n_buildings, epsg = counts.split()
     assert int(n_buildings) > 100
